@@ -1,0 +1,2 @@
+/* placeholder until the capture writer lands */
+typedef int vnetsim_pcap_placeholder;
