@@ -16,9 +16,9 @@ typedef struct {
     uint8_t len;   /* 0..32 */
 } ModelPrefix;
 
-#define MODEL_IP4(a, b, c, d)                                                                  \
+#define MODEL_IP4(a, b, c, d)                                                                      \
     ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (uint32_t)(d))
-#define MODEL_IP_STRLEN    16 /* "255.255.255.255" + NUL */
+#define MODEL_IP_STRLEN     16 /* "255.255.255.255" + NUL */
 #define MODEL_PREFIX_STRLEN 20 /* "255.255.255.255/32" + NUL, with room GCC can prove */
 
 static inline uint32_t model_prefix_mask(uint8_t len)

@@ -31,9 +31,9 @@
 typedef uint64_t SimTime;
 
 #define SIM_TIME_MAX UINT64_MAX
-#define SIM_US(x)    ((SimTime)(x) * 1000u)
-#define SIM_MS(x)    ((SimTime)(x) * 1000000u)
-#define SIM_S(x)     ((SimTime)(x) * 1000000000u)
+#define SIM_US(x)    ((SimTime)(x)*1000u)
+#define SIM_MS(x)    ((SimTime)(x)*1000000u)
+#define SIM_S(x)     ((SimTime)(x)*1000000000u)
 
 typedef struct SimEngine SimEngine;
 
