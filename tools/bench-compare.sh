@@ -91,6 +91,9 @@ run_one() {
     mkdir "$dir"
     args+=(--pcap "$dir")
   fi
+  # Start every run with no dirty pages left by the one before (writeback of
+  # an earlier run's captures would otherwise slow this one down).
+  sync
   if ! "$bin" "${args[@]}" >"$out" 2>"$out.err"; then
     echo "$0: $bin ${args[*]} failed:" >&2
     cat "$out.err" >&2
@@ -131,6 +134,7 @@ column_median() {
 DD_BYTES=$((65536 * 16384))
 dd_rate() {
   local t0 t1
+  sync
   t0=$(date +%s%N)
   dd if=/dev/zero of="$TMP/dd.bin" bs=64k count=16384 status=none
   t1=$(date +%s%N)
@@ -138,7 +142,7 @@ dd_rate() {
   awk -v b="$DD_BYTES" -v ns=$((t1 - t0)) 'BEGIN { printf "%.6g\n", (ns > 0 ? b / (ns / 1e9) : 0) }'
 }
 
-echo "bench-compare: N=$N datagrams, $RUNS runs each, medians; build dir $BUILD_DIR"
+echo "bench-compare: N=$N datagrams, $RUNS run(s) each, medians; build dir $BUILD_DIR"
 if ((!HAVE_NS3)); then echo "bench-compare: $NS3 not found (ns-3 not installed, or VNETSIM_NS3_BENCH=OFF): our figures only"; fi
 
 # Interleave the engines run by run so that drift in the machine's speed
