@@ -39,22 +39,134 @@
 
 #include <errno.h>
 #include <pcap/pcap.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#define STAGE_CAP (1u << 20)
-#define NS_PER_S  1000000000u
+#define STAGE_CAP    (1u << 20)  /* a full buffer handed to the writer */
+#define STAGE_FIRST  (16u << 10) /* a capture's first buffer: most see a few frames */
+#define INFLIGHT_MAX (64u << 20) /* staged bytes waiting for the writer, at most */
+#define NS_PER_S     1000000000u
+
+/*
+ * One background writer thread serves every capture: the simulation thread copies frames
+ * into a staging buffer and, when it is full, queues it; the writer hands buffers to the
+ * kernel in queue order (so each file's bytes stay in order) and recycles full-size
+ * buffers through a free list, so steady state touches no new pages. On a machine with
+ * two cores the kernel's copy into the page cache then overlaps the simulation instead of
+ * stalling it. Queued bytes are bounded (INFLIGHT_MAX): a producer that runs ahead waits.
+ * The output is byte-for-byte what a synchronous writer produces.
+ */
+typedef struct Job {
+    struct Job *next;
+    PcapCapture *cap;
+    uint8_t *buf;
+    size_t len, size;
+} Job;
+
+/* POSIX threads rather than GLib's: ThreadSanitizer sees pthread synchronisation (the
+ * system GLib is not instrumented), so the writer can be checked for races. */
+static pthread_mutex_t writer_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t work_cond = PTHREAD_COND_INITIALIZER; /* a job was queued */
+static pthread_cond_t done_cond = PTHREAD_COND_INITIALIZER; /* a job was written */
+static Job *queue_head, *queue_tail;
+static uint8_t **free_list; /* full-size buffers for reuse */
+static size_t n_free, free_cap;
+static size_t inflight;
 
 struct PcapCapture {
     FILE *fp;
     pcap_dumper_t *dumper; /* owns fp */
     char *path, *tmp_path;
     uint8_t *stage;
-    size_t staged;
+    size_t staged, stage_size;
     uint64_t bytes, frames;
-    int write_errno; /* first write failure, 0 while all is well */
+    unsigned pending; /* jobs queued and not yet written; under writer_lock */
+    int write_errno;  /* first write failure, 0 while all is well; under writer_lock */
 };
+
+static void *writer_main(void *data)
+{
+    (void)data;
+    pthread_mutex_lock(&writer_lock);
+    for (;;) {
+        while (!queue_head)
+            pthread_cond_wait(&work_cond, &writer_lock);
+        Job *job = queue_head;
+        queue_head = job->next;
+        if (!queue_head)
+            queue_tail = NULL;
+        bool failed = job->cap->write_errno != 0;
+        pthread_mutex_unlock(&writer_lock);
+
+        int err = 0;
+        if (!failed) {
+            errno = 0; /* a short fwrite() need not set it */
+            if (fwrite(job->buf, 1, job->len, job->cap->fp) != job->len)
+                err = errno ? errno : EIO;
+        }
+
+        pthread_mutex_lock(&writer_lock);
+        if (job->size == STAGE_CAP && n_free < free_cap)
+            free_list[n_free++] = job->buf;
+        else
+            g_free(job->buf);
+        if (err && !job->cap->write_errno)
+            job->cap->write_errno = err;
+        job->cap->pending--;
+        inflight -= job->len;
+        pthread_cond_broadcast(&done_cond);
+        g_free(job);
+    }
+    return NULL;
+}
+
+static void start_writer(void)
+{
+    free_cap = INFLIGHT_MAX / STAGE_CAP + 8;
+    free_list = g_new(uint8_t *, free_cap);
+    pthread_t thread;
+    /* Lives as long as the process: captures come and go, the writer stays. */
+    if (pthread_create(&thread, NULL, writer_main, NULL) != 0)
+        g_error("pcap: cannot start the capture writer thread");
+    pthread_detach(thread);
+}
+
+static void ensure_writer(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, start_writer);
+}
+
+/* Waits until every job of cap is written. */
+static void wait_written(PcapCapture *cap)
+{
+    pthread_mutex_lock(&writer_lock);
+    while (cap->pending)
+        pthread_cond_wait(&done_cond, &writer_lock);
+    pthread_mutex_unlock(&writer_lock);
+}
+
+static uint8_t *take_buffer(void)
+{
+    pthread_mutex_lock(&writer_lock);
+    uint8_t *buf = n_free ? free_list[--n_free] : NULL;
+    pthread_mutex_unlock(&writer_lock);
+    return buf ? buf : g_malloc(STAGE_CAP);
+}
+
+static void give_buffer(uint8_t *buf, size_t size)
+{
+    pthread_mutex_lock(&writer_lock);
+    if (size == STAGE_CAP && n_free < free_cap) {
+        free_list[n_free++] = buf;
+        buf = NULL;
+    }
+    pthread_mutex_unlock(&writer_lock);
+    g_free(buf);
+}
 
 static void put_native32(uint8_t *p, uint32_t v)
 {
@@ -70,7 +182,7 @@ static void free_capture(PcapCapture *cap)
 {
     g_free(cap->path);
     g_free(cap->tmp_path);
-    g_free(cap->stage);
+    give_buffer(cap->stage, cap->stage_size);
     g_free(cap);
 }
 
@@ -80,6 +192,7 @@ PcapCapture *pcap_capture_open(const char *path, GError **error)
         g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "capture path is empty");
         return NULL;
     }
+    ensure_writer();
     PcapCapture *cap = g_new0(PcapCapture, 1);
     cap->path = g_strdup(path);
     cap->tmp_path = g_strconcat(path, ".tmp", NULL);
@@ -106,7 +219,8 @@ PcapCapture *pcap_capture_open(const char *path, GError **error)
     }
     /* The dumper needs the handle only to write the file header. */
     pcap_close(dead);
-    cap->stage = g_malloc(STAGE_CAP);
+    cap->stage = g_malloc(STAGE_FIRST);
+    cap->stage_size = STAGE_FIRST;
     cap->bytes = PCAP_FILE_HLEN;
     return cap;
 
@@ -117,13 +231,27 @@ fail:
     return NULL;
 }
 
+/* Queues the staging buffer for the writer and takes a fresh full-size one. */
 static void flush_stage(PcapCapture *cap)
 {
-    if (cap->staged && !cap->write_errno) {
-        errno = 0; /* a short fwrite() need not set it */
-        if (fwrite(cap->stage, 1, cap->staged, cap->fp) != cap->staged)
-            cap->write_errno = errno ? errno : EIO;
-    }
+    if (cap->staged == 0)
+        return;
+    Job *job = g_new(Job, 1);
+    *job = (Job){.cap = cap, .buf = cap->stage, .len = cap->staged, .size = cap->stage_size};
+    pthread_mutex_lock(&writer_lock);
+    while (inflight > 0 && inflight + job->len > INFLIGHT_MAX)
+        pthread_cond_wait(&done_cond, &writer_lock);
+    inflight += job->len;
+    cap->pending++;
+    if (queue_tail)
+        queue_tail->next = job;
+    else
+        queue_head = job;
+    queue_tail = job;
+    pthread_cond_signal(&work_cond);
+    pthread_mutex_unlock(&writer_lock);
+    cap->stage = take_buffer();
+    cap->stage_size = STAGE_CAP;
     cap->staged = 0;
 }
 
@@ -131,10 +259,8 @@ void pcap_capture_write(PcapCapture *cap, uint64_t t_ns, const uint8_t *frame, s
 {
     size_t caplen = len > PCAP_SNAPLEN ? PCAP_SNAPLEN : len;
     size_t need = PCAP_REC_HLEN + caplen;
-    if (cap->staged + need > STAGE_CAP)
-        flush_stage(cap);
-    if (cap->write_errno)
-        return;
+    if (cap->staged + need > cap->stage_size)
+        flush_stage(cap); /* a failed write is reported by commit; frames keep coming */
 
     uint64_t sec = PCAP_EPOCH_S + t_ns / NS_PER_S;
     uint32_t nsec = (uint32_t)(t_ns % NS_PER_S);
@@ -167,6 +293,7 @@ uint64_t pcap_capture_frames(const PcapCapture *cap)
 int pcap_capture_commit(PcapCapture *cap, GError **error)
 {
     flush_stage(cap);
+    wait_written(cap); /* after this the writer never touches cap again */
     errno = 0;
     if (!cap->write_errno && pcap_dump_flush(cap->dumper) != 0)
         cap->write_errno = errno ? errno : EIO;
@@ -196,6 +323,7 @@ void pcap_capture_discard(PcapCapture *cap)
 {
     if (!cap)
         return;
+    wait_written(cap); /* the writer may still hold this capture's buffers */
     pcap_dump_close(cap->dumper);
     unlink(cap->tmp_path);
     free_capture(cap);
