@@ -139,8 +139,9 @@ void model__drop(ModelNet *net, ModelPacket *pkt, const char *node, ModelStage s
     flow->drop_at = g_strdup(object && *object ? object : node);
     g_free(flow->drop_hint);
     flow->drop_hint = g_strdup(hint ? hint : "");
-    /* A datagram is not retransmitted: its flow ends with its first loss. */
-    if (flow->kind == FLOW_UDP && !flow->done)
+    /* A datagram is not retransmitted: its flow ends with its first loss (a DNS query's
+     * loss is the resolver's business: it times out and tries the next server). */
+    if (flow->kind == FLOW_UDP && flow->phase != PHASE_RESOLVE && !flow->done)
         model__flow_finish(net, flow, MODEL_VERDICT_DROPPED, cause, flow->drop_at, hint);
 }
 
@@ -243,6 +244,17 @@ static bool pe_nsg_applies(const ModelNic *nic)
     return p == MODEL_PE_POLICIES_NSG || p == MODEL_PE_POLICIES_ENABLED;
 }
 
+/* True when an NSG on the NIC or its subnet names the AzurePlatformDNS tag: then the NSGs
+ * decide platform traffic after all. */
+static bool platform_rules(const ModelNic *nic)
+{
+    const ModelNsg *nsgs[2] = {nic->nsg, nic->subnet->nsg};
+    for (int i = 0; i < 2; i++)
+        if (nsgs[i] && model_nsg_mentions_tag(nsgs[i], "AzurePlatformDNS"))
+            return true;
+    return false;
+}
+
 static bool nsg_egress(ModelNet *net, ModelPacket *pkt, ModelNic *nic)
 {
     if (!nic->nsg && !nic->subnet->nsg)
@@ -268,6 +280,11 @@ static bool nsg_ingress(ModelNet *net, ModelPacket *pkt, ModelNic *nic)
     }
     if (!nic->nsg && !nic->subnet->nsg)
         return true;
+    if (pkt->key.src == MODEL_AZURE_PLATFORM_IP && !platform_rules(nic)) {
+        model__step(net, pkt, node_name(nic), MODEL_STAGE_PLATFORM, "168.63.129.16", "bypass",
+                    "platform traffic from 168.63.129.16 is not subject to NSGs");
+        return true;
+    }
     if (nsg_state_known(net, pkt, nic, MODEL_STAGE_NSG_IN))
         return true;
     if (!nsg_pass(net, pkt, nic, nic->subnet->nsg, nic->subnet->nsg_in, MODEL_DIR_INBOUND) ||
@@ -519,12 +536,12 @@ static bool platform_bypass(ModelNet *net, ModelNic *nic, ModelPacket *pkt)
     if (pkt->key.dst != MODEL_AZURE_PLATFORM_IP || !nic->subnet)
         return false;
     ModelNic *platform = g_hash_table_lookup(net->public_ip, GUINT_TO_POINTER(pkt->key.dst));
-    const ModelNsg *nsgs[2] = {nic->nsg, nic->subnet->nsg};
-    for (int i = 0; i < 2; i++)
-        if (nsgs[i] && model_nsg_mentions_tag(nsgs[i], "AzurePlatformDNS"))
-            return false; /* the NSGs decide after all */
+    if (platform_rules(nic))
+        return false; /* the NSGs decide after all */
     model__step(net, pkt, node_name(nic), MODEL_STAGE_PLATFORM, "168.63.129.16", "bypass",
                 "platform traffic to 168.63.129.16 is not subject to NSGs or UDRs");
+    /* The platform answers on the host: the reply comes straight back to this NIC. */
+    remember_return(net, nic, &pkt->key, pkt->key.src, pkt->key.sport);
     if (!platform) {
         model__drop(net, pkt, node_name(nic), MODEL_STAGE_PLATFORM, "168.63.129.16",
                     MODEL_CAUSE_UNSUPPORTED_FEATURE, "the scenario has no Azure DNS host", "");
@@ -559,6 +576,7 @@ static void egress(ModelNet *net, ModelNic *nic, ModelPacket *pkt)
 void model__send(ModelNet *net, ModelNic *nic, ModelPacket *pkt)
 {
     pkt->at = nic;
+    pkt->sent_by = nic;
     pkt->forwarded = false;
     egress(net, nic, pkt);
 }

@@ -19,6 +19,7 @@ static void vnet_free(gpointer p)
     g_hash_table_destroy(v->nic_by_ip);
     model_prefix_set_clear(&v->tag_virtual_network);
     model_prefix_set_clear(&v->tag_internet);
+    g_array_free(v->dns_servers, TRUE);
     g_free(v);
 }
 
@@ -42,6 +43,7 @@ static void nic_free(gpointer p)
     model_nsg_table_free(n->nsg_in);
     model_nsg_table_free(n->nsg_out);
     g_ptr_array_free(n->asgs, TRUE);
+    g_ptr_array_free(n->fqdns, TRUE);
     g_free(n->name);
     g_free(n->capture_name);
     g_free(n);
@@ -52,6 +54,9 @@ static void host_free(gpointer p)
     ModelHost *h = p;
     g_ptr_array_free(h->nics, TRUE);
     g_hash_table_destroy(h->listen);
+    g_array_free(h->dns_servers, TRUE);
+    g_hash_table_destroy(h->hosts_file);
+    model__dns_server_free(h->dns_server);
     g_free(h->name);
     g_free(h);
 }
@@ -61,6 +66,15 @@ static void flow_free(gpointer p)
     ModelFlow *f = p;
     g_free(f->name);
     g_free(f->responder);
+    g_free(f->fqdn);
+    g_free(f->sni);
+    g_free(f->identity);
+    g_free(f->dns.answered_by);
+    g_free(f->dns.public_reason);
+    g_free(f->dns.public_by);
+    model__app_response_clear(&f->response);
+    g_free(f->root_at);
+    g_free(f->root_hint);
     g_free(f->drop_at);
     g_free(f->drop_hint);
     g_free(f);
@@ -69,6 +83,12 @@ static void flow_free(gpointer p)
 static void asg_members_free(gpointer p)
 {
     g_array_free(p, TRUE);
+}
+
+/* The DNS db keys zone links by VNet pointer; its messages name the VNet. */
+static const char *vnet_name_of(const void *vnet)
+{
+    return ((const ModelVnet *)vnet)->name;
 }
 
 ModelNet *model_net_new(const char *region, ModelServiceTags *tags)
@@ -89,6 +109,9 @@ ModelNet *model_net_new(const char *region, ModelServiceTags *tags)
     net->vnet_by_name = g_hash_table_new(g_str_hash, g_str_equal);
     net->public_ip = g_hash_table_new(g_direct_hash, g_direct_equal);
     net->asg_members = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, asg_members_free);
+    net->fqdn_service = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    net->dns = model_dns_db_new();
+    model_dns_db_set_vnet_name_fn(net->dns, vnet_name_of);
     /* Default outbound access hands out Azure public IPs; these come from a block the
      * built-in service tags list under AzureCloud only. */
     net->next_default_outbound_ip = MODEL_IP4(52, 186, 0, 10);
@@ -114,6 +137,8 @@ void model_net_free(ModelNet *net)
     g_hash_table_destroy(net->vnet_by_name);
     g_hash_table_destroy(net->public_ip);
     g_hash_table_destroy(net->asg_members);
+    g_hash_table_destroy(net->fqdn_service);
+    model_dns_db_free(net->dns);
     if (net->nsg_state)
         g_hash_table_destroy(net->nsg_state);
     if (net->conntrack)
@@ -197,6 +222,7 @@ ModelVnet *model_net_add_vnet(ModelNet *net, const char *name, const ModelPrefix
     v->subnets = g_ptr_array_new();
     v->peers = g_ptr_array_new();
     v->nic_by_ip = g_hash_table_new(g_direct_hash, g_direct_equal);
+    v->dns_servers = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     model_prefix_set_init(&v->tag_virtual_network);
     model_prefix_set_init(&v->tag_internet);
     g_ptr_array_add(net->vnets, v);
@@ -331,6 +357,8 @@ ModelHost *model_net_add_host(ModelNet *net, const char *name, ModelHostKind kin
     h->kind = kind;
     h->nics = g_ptr_array_new();
     h->listen = g_hash_table_new(g_direct_hash, g_direct_equal);
+    h->dns_servers = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+    h->hosts_file = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     h->stateful = kind == MODEL_HOST_APPLIANCE;
     g_ptr_array_add(net->hosts, h);
     g_hash_table_insert(net->host_by_name, h->name, h);
@@ -346,6 +374,7 @@ static ModelNic *nic_new(ModelNet *net, ModelHost *host, const char *name, uint3
     n->host = host;
     n->ip = ip;
     n->asgs = g_ptr_array_new_with_free_func(g_free);
+    n->fqdns = g_ptr_array_new_with_free_func(g_free);
     /* 00:0d:3a is the Microsoft OUI Azure NICs carry; the rest numbers the NIC. */
     guint index = net->nics->len + 1;
     const uint8_t mac[6] = {
@@ -475,6 +504,126 @@ void model_host_listen(ModelHost *host, uint8_t proto, uint16_t port)
 void model_host_set_stateful(ModelHost *host, bool stateful)
 {
     host->stateful = stateful;
+}
+
+ModelDnsDb *model_net_dns(ModelNet *net)
+{
+    return net->dns;
+}
+
+void model_vnet_set_dns_servers(ModelVnet *vnet, const uint32_t *ips, size_t n)
+{
+    g_array_set_size(vnet->dns_servers, 0);
+    g_array_append_vals(vnet->dns_servers, ips, (guint)n);
+}
+
+void model_host_set_dns_servers(ModelHost *host, const uint32_t *ips, size_t n)
+{
+    g_array_set_size(host->dns_servers, 0);
+    g_array_append_vals(host->dns_servers, ips, (guint)n);
+}
+
+gboolean model_host_add_hosts_entry(ModelHost *host, const char *name, uint32_t ip, GError **error)
+{
+    if (!name || !*name || strchr(name, ' ')) {
+        g_set_error(error, NET_ERROR, 0, "host '%s': hosts entry needs a name", host->name);
+        return FALSE;
+    }
+    g_autofree char *lower = g_ascii_strdown(name, -1);
+    size_t len = strlen(lower);
+    if (lower[len - 1] == '.')
+        lower[len - 1] = '\0';
+    if (g_hash_table_contains(host->hosts_file, lower)) {
+        g_set_error(error, NET_ERROR, 0, "host '%s': '%s' is in its hosts file twice", host->name,
+                    name);
+        return FALSE;
+    }
+    g_hash_table_insert(host->hosts_file, g_steal_pointer(&lower), GUINT_TO_POINTER(ip));
+    return TRUE;
+}
+
+void model_host_set_dns_server(ModelHost *host, ModelDnsServerKind kind)
+{
+    model__dns_server_free(host->dns_server);
+    host->dns_server = model__dns_server_new(kind);
+    model_host_listen(host, MODEL_IPPROTO_UDP, 53);
+}
+
+void model_dns_server_add_forwarder(ModelHost *host, uint32_t ip)
+{
+    g_return_if_fail(host->dns_server);
+    model__dns_server_add_forwarder(host->dns_server, ip);
+}
+
+gboolean model_dns_server_add_conditional(ModelHost *host, const char *zone, const uint32_t *ips,
+                                          size_t n, GError **error)
+{
+    if (!host->dns_server) {
+        g_set_error(error, NET_ERROR, 0, "host '%s' is not a DNS server", host->name);
+        return FALSE;
+    }
+    if (!zone || !*zone || n == 0) {
+        g_set_error(error, NET_ERROR, 0,
+                    "host '%s': a conditional forwarder needs a zone and at least one server",
+                    host->name);
+        return FALSE;
+    }
+    model__dns_server_add_conditional(host->dns_server, zone, ips, n);
+    return TRUE;
+}
+
+void model_net_register_fqdn(ModelNet *net, const char *fqdn, ModelHost *service)
+{
+    g_hash_table_replace(net->fqdn_service, g_ascii_strdown(fqdn, -1), service);
+}
+
+gboolean model_private_endpoint_add_fqdn(ModelNet *net, ModelNic *pe, const char *fqdn,
+                                         GError **error)
+{
+    if (!pe->pe_target) {
+        g_set_error(error, NET_ERROR, 0, "'%s' is not a private endpoint", pe->name);
+        return FALSE;
+    }
+    ModelHost *other = g_hash_table_lookup(net->fqdn_service, fqdn);
+    if (other && other != pe->pe_target) {
+        g_set_error(error, NET_ERROR, 0, "'%s' already names service '%s'", fqdn, other->name);
+        return FALSE;
+    }
+    model_net_register_fqdn(net, fqdn, pe->pe_target);
+    g_ptr_array_add(pe->fqdns, g_ascii_strdown(fqdn, -1));
+    return TRUE;
+}
+
+/* Public chains and private-endpoint records for every registered PaaS name. Names are
+ * visited sorted, so the zones are filled the same way on every run. */
+static gboolean register_service_names(ModelNet *net, GError **error)
+{
+    GList *names = g_list_sort(g_hash_table_get_keys(net->fqdn_service), (GCompareFunc)strcmp);
+    gboolean ok = TRUE;
+    for (GList *l = names; l && ok; l = l->next) {
+        const char *fqdn = l->data;
+        ModelHost *service = g_hash_table_lookup(net->fqdn_service, fqdn);
+        bool has_pe = false;
+        for (guint i = 0; i < net->nics->len && ok; i++) {
+            ModelNic *n = g_ptr_array_index(net->nics, i);
+            for (guint k = 0; k < n->fqdns->len && ok; k++) {
+                if (strcmp(g_ptr_array_index(n->fqdns, k), fqdn) != 0)
+                    continue;
+                has_pe = true;
+                GError *err = NULL;
+                model_dns_register_private_endpoint(net->dns, fqdn, n->ip, &err);
+                if (err) {
+                    g_propagate_error(error, err);
+                    ok = FALSE;
+                }
+            }
+        }
+        if (ok && service->public_ip)
+            ok =
+                model_dns_register_service(net->dns, fqdn, service->public_ip, NULL, has_pe, error);
+    }
+    g_list_free(names);
+    return ok;
 }
 
 ModelHost *model_net_find_host(const ModelNet *net, const char *name)
@@ -719,6 +868,8 @@ gboolean model_net_finalize(ModelNet *net, GError **error)
     }
     for (guint i = 0; i < net->vnets->len; i++)
         compute_topological_tags(g_ptr_array_index(net->vnets, i));
+    if (!register_service_names(net, error))
+        return FALSE;
     if (!compile_nsgs(net, NULL, error))
         return FALSE;
     for (guint i = 0; i < net->subnets->len; i++)

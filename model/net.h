@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "model/addr.h"
+#include "model/dns.h"
 #include "model/nsg.h"
 #include "model/route.h"
 #include "model/servicetag.h"
@@ -116,13 +117,76 @@ gboolean model_net_attach(ModelNet *net, SimEngine *engine, ModelTrace *trace, c
                           GError **error);
 gboolean model_net_close_captures(ModelNet *net, bool commit, GError **error);
 
-/* Starts a flow at simulated time `at`: a TCP connection (handshake, with SYN
- * retransmissions on the RFC 6298 timer) or a UDP datagram from host `from` to dst:port.
- * The flow's verdict is written to the trace when it completes. Returns the flow index. */
+/* ---- flows: what a host does, packet by packet ---- */
+
+/* A flow: resolve (when fqdn is given: hosts file, then the host's DNS servers, real
+ * queries with timeouts), connect (TCP handshake with SYN retransmissions on the RFC 6298
+ * timer, or one UDP datagram), then optionally TLS (ClientHello with SNI, ServerHello)
+ * and one request with its response. Its verdict is written to the trace when it ends:
+ * delivered when every step succeeded, else dropped with the cause of the step that
+ * failed (and the DNS step behind it as root cause, when there is one). */
+typedef struct {
+    const char *name;
+    ModelHost *from;
+    const char *fqdn; /* NULL: connect to ip */
+    uint32_t ip;
+    uint16_t port;
+    uint8_t proto; /* 6 TCP, 17 UDP */
+    bool tls;
+    const char *sni;      /* NULL: fqdn */
+    bool request;         /* one request/response after the handshake (and TLS) */
+    const char *identity; /* the caller's identity, for services that check roles */
+} ModelFlowSpec;
+
+/* Starts the flow at `at` (a time already past means now). Returns the flow's index. */
+int model_net_start_flow(ModelNet *net, const ModelFlowSpec *spec, SimTime at);
+/* Shorthands: a TCP handshake or a UDP datagram to an address. */
 int model_net_start_tcp(ModelNet *net, const char *flow, ModelHost *from, uint32_t dst,
                         uint16_t dport, SimTime at);
 int model_net_start_udp(ModelNet *net, const char *flow, ModelHost *from, uint32_t dst,
                         uint16_t dport, SimTime at);
+
+/* ---- DNS ---- */
+
+/* The scenario's DNS data: the public view and the Private DNS zones. Owned by the net. */
+ModelDnsDb *model_net_dns(ModelNet *net);
+/* A VNet's custom DNS servers; none (the default) means Azure DNS, 168.63.129.16. */
+void model_vnet_set_dns_servers(ModelVnet *vnet, const uint32_t *ips, size_t n);
+/* A host's own resolver list: overrides the VNet's (a P2S client, an on-prem laptop). */
+void model_host_set_dns_servers(ModelHost *host, const uint32_t *ips, size_t n);
+/* A hosts-file line: consulted before any DNS server, as every stub resolver does. */
+gboolean model_host_add_hosts_entry(ModelHost *host, const char *name, uint32_t ip, GError **error);
+
+typedef enum {
+    /* Azure DNS: 168.63.129.16, or a DNS Private Resolver inbound endpoint. Answers from
+     * the Private DNS zones linked to the asking VNet (for an inbound endpoint: its own
+     * VNet), else publicly. */
+    MODEL_DNS_SERVER_AZURE,
+    /* A DNS server VM or an on-prem DNS server: conditional forwarders by longest zone
+     * suffix, else its forwarders, else the public internet (root hints). */
+    MODEL_DNS_SERVER_FORWARDER,
+    /* Azure Firewall's DNS proxy: forwards to its forwarders (default 168.63.129.16) and
+     * caches answers, positive up to 1 h, negative up to 30 min
+     * (azdocs:articles/firewall/dns-settings.md). */
+    MODEL_DNS_SERVER_PROXY,
+} ModelDnsServerKind;
+
+/* Makes the host a DNS server of that kind, listening on UDP 53. */
+void model_host_set_dns_server(ModelHost *host, ModelDnsServerKind kind);
+void model_dns_server_add_forwarder(ModelHost *host, uint32_t ip);
+gboolean model_dns_server_add_conditional(ModelHost *host, const char *zone, const uint32_t *ips,
+                                          size_t n, GError **error);
+/* Declares that `fqdn` names `service` (a PaaS endpoint): the trace can then tell a public
+ * answer for a name with a private endpoint (root cause DNS_PUBLIC_ANSWER) or a hosts
+ * entry that is neither the endpoint's nor the public address (DNS_STALE_HOSTS_ENTRY). */
+void model_net_register_fqdn(ModelNet *net, const char *fqdn, ModelHost *service);
+/* Declares that the private endpoint serves `fqdn` (e.g. the blob endpoint serves
+ * acct.blob.core.windows.net). At finalize the public view gets Azure's chain (fqdn CNAME
+ * its privatelink name CNAME the public host A the service's public IP) and the private
+ * DNS zone of that privatelink name, when the scenario has one, gets the endpoint's A
+ * record — what the portal's private DNS integration does. */
+gboolean model_private_endpoint_add_fqdn(ModelNet *net, ModelNic *pe, const char *fqdn,
+                                         GError **error);
 
 /* Replaces an NSG's rules while the simulation runs (a planned change landing): only
  * new connections see the new rules, as in Azure (flow records keep old decisions). */
