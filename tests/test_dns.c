@@ -448,6 +448,70 @@ static void forwarding_loop_ends_in_servfail(void **state)
     fx_free(fx);
 }
 
+/* A DNS Private Resolver inbound endpoint answers with its own VNet's linked zones, so a
+ * client anywhere that can reach it gets the private answer
+ * (azdocs:articles/dns/dns-private-resolver-overview.md, inbound endpoints). */
+static void private_resolver_inbound_endpoint_answers_with_its_vnet_view(void **state)
+{
+    (void)state;
+    Fx *fx = fx_new();
+    GError *err = NULL;
+    link_hub(fx, false);
+    ModelSubnet *inbound =
+        MUST(model_net_add_subnet(fx->net, fx->hub, "snet-inbound", P("10.0.5.0/28"), &err));
+    ModelHost *resolver = vm(fx, "resolver-in", MODEL_HOST_SERVICE, inbound, "10.0.5.4");
+    model_host_set_dns_server(resolver, MODEL_DNS_SERVER_AZURE);
+    uint32_t ip = IP("10.0.5.4");
+    model_host_set_dns_servers(fx->vm_spoke, &ip, 1);
+    fx_start(fx, false);
+    expect(run(fx, "blob", fx->vm_spoke, FQDN), MODEL_VERDICT_DELIVERED, MODEL_CAUSE_NONE,
+           "mlwsstore", MODEL_CAUSE_NONE, NULL);
+    assert_true(has_step(fx, "blob", MODEL_STAGE_DNS, "answer", "view of vnet-hub"));
+    fx_free(fx);
+}
+
+static void assert_capture_dns(const char *dir, const char *file, long min_dns)
+{
+    g_autofree char *path = g_build_filename(dir, file, NULL);
+    assert_int_equal(tshark_count(path, TSHARK_BAD_FRAMES), 0);
+    assert_true(tshark_count(path, "dns") >= min_dns);
+    /* Every DNS packet on this path asks for the flow's name and nothing else. */
+    g_autofree char *other = g_strdup_printf("dns && dns.qry.name != \"%s\"", FQDN);
+    assert_int_equal(tshark_count(path, other), 0);
+}
+
+/* Every capture of a forwarding chain (client, two forwarders, Azure DNS) dissects clean,
+ * and the answer the client got is the one the trace reports. */
+static void forwarder_chain_captures_dissect_clean_and_match_the_trace(void **state)
+{
+    (void)state;
+    if (!tshark_available())
+        skip();
+    Fx *fx = fx_new();
+    GError *err = NULL;
+    link_hub(fx, false);
+    uint32_t fwd = IP("10.0.3.4"), corp = IP("10.1.2.4");
+    OK(model_dns_server_add_conditional(fx->corp_dns, "blob.core.windows.net", &fwd, 1, &err));
+    model_host_set_dns_servers(fx->vm_spoke, &corp, 1);
+    fx_start(fx, true);
+    run(fx, "blob", fx->vm_spoke, FQDN);
+    OK(model_net_close_captures(fx->net, true, &err));
+    assert_capture_dns(fx->pcap_dir, "vm-spoke-nic0.pcap", 2);
+    assert_capture_dns(fx->pcap_dir, "corp-dns-nic0.pcap", 4);
+    assert_capture_dns(fx->pcap_dir, "dns-fwd-nic0.pcap", 4);
+    assert_capture_dns(fx->pcap_dir, "azure-dns-inet0.pcap", 2);
+    g_autofree char *path = g_build_filename(fx->pcap_dir, "vm-spoke-nic0.pcap", NULL);
+    const char *fields[] = {"dns.a", "ip.src", "dns.flags.rcode"};
+    gchar **lines = tshark_fields(path, "dns.flags.response == 1", fields, 3);
+    assert_non_null(lines);
+    assert_non_null(lines[0]);
+    assert_string_equal(lines[0], "10.0.1.6|10.1.2.4|0");
+    g_strfreev(lines);
+    assert_true(
+        has_step(fx, "blob", MODEL_STAGE_DNS, "answer", "10.0.1.6 (private, from corp-dns)"));
+    fx_free(fx);
+}
+
 /* tshark reads the DNS packets the way the trace tells them. */
 static void captured_dns_matches_the_trace(void **state)
 {
@@ -494,6 +558,8 @@ int main(void)
         cmocka_unit_test(hub_zone_not_linked_to_spoke_gives_public_answer),
         cmocka_unit_test(firewall_dns_proxy_caches_answers_for_their_ttl),
         cmocka_unit_test(forwarding_loop_ends_in_servfail),
+        cmocka_unit_test(private_resolver_inbound_endpoint_answers_with_its_vnet_view),
+        cmocka_unit_test(forwarder_chain_captures_dissect_clean_and_match_the_trace),
         cmocka_unit_test(captured_dns_matches_the_trace),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
