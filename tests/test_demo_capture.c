@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "model/trace.h"
+#include "testnet.h"
 #include "tools/demo.h"
 #include "tshark_util.h"
 
@@ -34,22 +35,6 @@ static char *run_demo(uint64_t seed)
     return dir;
 }
 
-static void remove_tree(const char *dir)
-{
-    GDir *d = g_dir_open(dir, 0, NULL);
-    const char *name;
-    while (d && (name = g_dir_read_name(d))) {
-        g_autofree char *path = g_build_filename(dir, name, NULL);
-        if (g_file_test(path, G_FILE_TEST_IS_DIR))
-            remove_tree(path);
-        else
-            g_unlink(path);
-    }
-    if (d)
-        g_dir_close(d);
-    g_rmdir(dir);
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -60,7 +45,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    remove_tree(out_dir);
+    tn_remove_tree(out_dir);
     g_free(out_dir);
     return 0;
 }
@@ -221,8 +206,8 @@ static void same_seed_gives_byte_identical_pcaps_and_trace(void **state)
     g_autofree char *t1 = read_all(out_dir, "trace.jsonl");
     g_autofree char *t2 = read_all(other, "trace.jsonl");
     assert_string_not_equal(t1, t2); /* the seed drives jitter and sequence numbers */
-    remove_tree(again);
-    remove_tree(other);
+    tn_remove_tree(again);
+    tn_remove_tree(other);
     g_free(again);
     g_free(other);
 }
@@ -250,7 +235,7 @@ static void readme_demo_output_is_true(void **state)
     GError *error = NULL;
     assert_int_equal(vnetsim_demo_run(dir, 1, mem, &error), 0);
     fclose(mem);
-    remove_tree(dir);
+    tn_remove_tree(dir);
     g_free(dir);
     assert_string_equal(printed, shown);
     free(printed);

@@ -33,6 +33,7 @@
 
 #include "model/net.h"
 #include "sim/sim.h"
+#include "testnet.h"
 #include "tshark_util.h"
 
 #define FQDN  "mlwsstore.blob.core.windows.net"
@@ -50,19 +51,8 @@ typedef struct {
     char *pcap_dir;
 } Fx;
 
-static uint32_t IP(const char *text)
-{
-    uint32_t ip;
-    assert_true(model_ip_parse(text, &ip));
-    return ip;
-}
-
-static ModelPrefix P(const char *text)
-{
-    ModelPrefix p;
-    assert_int_equal(model_prefix_parse(text, false, &p), MODEL_PREFIX_OK);
-    return p;
-}
+#define IP tn_ip
+#define P  tn_prefix
 
 /* err is read through a pointer, after expr has run (argument order is unspecified). */
 static void *must(void *p, GError **err)
@@ -163,19 +153,6 @@ static void fx_start(Fx *fx, bool captures)
     OK(model_net_attach(fx->net, fx->engine, fx->trace, fx->pcap_dir, &err));
 }
 
-static void remove_dir(const char *dir)
-{
-    GDir *d = g_dir_open(dir, 0, NULL);
-    const char *name;
-    while (d && (name = g_dir_read_name(d))) {
-        g_autofree char *path = g_build_filename(dir, name, NULL);
-        g_unlink(path);
-    }
-    if (d)
-        g_dir_close(d);
-    g_rmdir(dir);
-}
-
 static void fx_free(Fx *fx)
 {
     model_net_close_captures(fx->net, false, NULL);
@@ -183,10 +160,9 @@ static void fx_free(Fx *fx)
     model_trace_free(fx->trace);
     assert_int_equal(sim_pending(fx->engine), 0);
     sim_engine_free(fx->engine);
-    if (fx->pcap_dir) {
-        remove_dir(fx->pcap_dir);
-        g_free(fx->pcap_dir);
-    }
+    if (fx->pcap_dir)
+        tn_remove_tree(fx->pcap_dir);
+    g_free(fx->pcap_dir);
     g_free(fx);
 }
 
@@ -222,24 +198,12 @@ static void expect(const ModelVerdictRecord *v, ModelVerdict verdict, ModelCause
 static bool has_step(Fx *fx, const char *flow, ModelStage stage, const char *action,
                      const char *needle)
 {
-    size_t n;
-    const ModelStepRecord *s = model_trace_steps(fx->trace, &n);
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(s[i].flow, flow) == 0 && s[i].stage == stage &&
-            strcmp(s[i].action, action) == 0 && (!needle || strstr(s[i].detail, needle)))
-            return true;
-    return false;
+    return tn_has_step(fx->trace, flow, stage, NULL, action, needle);
 }
 
 static int count_steps(Fx *fx, const char *flow, ModelStage stage, const char *action)
 {
-    size_t n;
-    int c = 0;
-    const ModelStepRecord *s = model_trace_steps(fx->trace, &n);
-    for (size_t i = 0; i < n; i++)
-        c +=
-            strcmp(s[i].flow, flow) == 0 && s[i].stage == stage && strcmp(s[i].action, action) == 0;
-    return c;
+    return tn_count_steps(fx->trace, flow, stage, NULL, action, NULL);
 }
 
 static void deny_internet_out(Fx *fx, ModelSubnet *subnet)

@@ -21,6 +21,7 @@
 
 #include "model/net.h"
 #include "sim/sim.h"
+#include "testnet.h"
 
 typedef struct {
     ModelNet *net;
@@ -33,19 +34,8 @@ typedef struct {
     char *pcap_dir;
 } Fx;
 
-static ModelPrefix P(const char *text)
-{
-    ModelPrefix p;
-    assert_int_equal(model_prefix_parse(text, false, &p), MODEL_PREFIX_OK);
-    return p;
-}
-
-static uint32_t IP(const char *text)
-{
-    uint32_t ip;
-    assert_true(model_ip_parse(text, &ip));
-    return ip;
-}
+#define P  tn_prefix
+#define IP tn_ip
 
 #define OK(call)                                                                                   \
     do {                                                                                           \
@@ -125,18 +115,9 @@ static void fx_free(Fx *fx)
     model_trace_free(fx->trace);
     assert_int_equal(sim_pending(fx->engine), 0);
     sim_engine_free(fx->engine);
-    if (fx->pcap_dir) {
-        GDir *d = g_dir_open(fx->pcap_dir, 0, NULL);
-        const char *name;
-        while (d && (name = g_dir_read_name(d))) {
-            g_autofree char *path = g_build_filename(fx->pcap_dir, name, NULL);
-            g_unlink(path);
-        }
-        if (d)
-            g_dir_close(d);
-        g_rmdir(fx->pcap_dir);
-        g_free(fx->pcap_dir);
-    }
+    if (fx->pcap_dir)
+        tn_remove_tree(fx->pcap_dir);
+    g_free(fx->pcap_dir);
     g_free(fx);
 }
 
@@ -163,13 +144,7 @@ static void expect(const ModelVerdictRecord *v, ModelVerdict verdict, ModelCause
 static bool has_step(Fx *fx, const char *flow, ModelStage stage, const char *object,
                      const char *action)
 {
-    size_t n;
-    const ModelStepRecord *s = model_trace_steps(fx->trace, &n);
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(s[i].flow, flow) == 0 && s[i].stage == stage &&
-            (!object || strcmp(s[i].object, object) == 0) && strcmp(s[i].action, action) == 0)
-            return true;
-    return false;
+    return tn_has_step(fx->trace, flow, stage, object, action, NULL);
 }
 
 static ModelNsg *nsg_with(Fx *fx, const char *name)
@@ -307,14 +282,7 @@ static void stateful_nsg_lets_return_traffic_in(void **state)
 
 static int retransmissions(Fx *fx, const char *flow)
 {
-    size_t n;
-    int syns = 0;
-    const ModelStepRecord *s = model_trace_steps(fx->trace, &n);
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(s[i].flow, flow) == 0 && s[i].stage == MODEL_STAGE_NSG_IN &&
-            strcmp(s[i].action, "drop") == 0)
-            syns++;
-    return syns;
+    return tn_count_steps(fx->trace, flow, MODEL_STAGE_NSG_IN, NULL, "drop", NULL);
 }
 
 /* A denied SYN is retransmitted (RFC 6298 timer) before the flow gives up. */
