@@ -207,7 +207,7 @@ static void note_public(ModelNet *net, int flow_index, const char *qname, const 
 static char *public_zone_of(const char *qname)
 {
     char *zone = NULL;
-    g_autofree char *pl = model_dns_privatelink_name(qname, &zone);
+    g_free(model_dns_privatelink_name(qname, &zone)); /* only the zone is wanted */
     if (!zone)
         return NULL;
     char *pub = g_str_has_prefix(zone, "privatelink.") ? g_strdup(zone + strlen("privatelink."))

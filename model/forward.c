@@ -372,7 +372,10 @@ static void to_internet(ModelNet *net, ModelPacket *pkt, ModelNic *nic, const ch
         uint32_t pub = nic->public_ip;
         const char *how = "instance public IP";
         if (!pub) {
-            pub = net->next_default_outbound_ip++;
+            /* One address per NIC for all its connections, as Azure keeps it. */
+            if (!nic->default_outbound_ip)
+                nic->default_outbound_ip = net->next_default_outbound_ip++;
+            pub = nic->default_outbound_ip;
             how = "default outbound access";
         }
         ModelFlowKey after = pkt->key;

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Writing happens on a background thread (capture.c): a process that has written a
+ * capture must not fork() and keep using captures in the child; exec() is fine. */
 typedef struct PcapCapture PcapCapture;
 
 #define PCAP_EPOCH_S   1767225600u /* 2026-01-01T00:00:00Z: simulated t=0 in every capture */
