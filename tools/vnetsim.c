@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "model/cause.h"
+#include "tools/cli.h"
 #include "tools/demo.h"
 
 #define EXIT_USAGE 2
@@ -21,6 +22,8 @@ static const char *const usage_text =
     "packet, writing pcap captures and a trace of every decision.\n"
     "\n"
     "Subcommands:\n"
+    "  run       replay a scenario file (writes pcaps and trace.jsonl, prints each flow)\n"
+    "  check     replay scenarios and compare each flow with its expect\n"
     "  demo      replay the built-in demonstration topology (writes pcaps and trace.jsonl)\n"
     "  causes    list the drop causes a trace can name\n"
     "\n"
@@ -95,6 +98,10 @@ int main(int argc, char **argv)
         return cmd_demo(argc - 1, argv + 1);
     if (strcmp(cmd, "causes") == 0)
         return cmd_causes(argc - 1, argv + 1);
+    if (strcmp(cmd, "run") == 0)
+        return cmd_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "check") == 0)
+        return cmd_check(argc - 1, argv + 1);
     fprintf(stderr, "vnetsim: unknown subcommand '%s'\n\n%s", cmd, usage_text);
     return EXIT_USAGE;
 }
