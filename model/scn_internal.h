@@ -53,7 +53,7 @@ typedef struct ScnDoc ScnDoc;
 #define SCN_MAX_TOTAL_BYTES   (64u << 20) /* all files of one scenario together */
 #define SCN_MAX_DEPTH         64          /* nesting of sequences and mappings */
 #define SCN_MAX_INCLUDE_DEPTH 8           /* !include inside !include … */
-#define SCN_MAX_WEIGHT        1000000u    /* nodes, with aliases expanded */
+#define SCN_MAX_WEIGHT        1000000u    /* nodes with aliases expanded, or the file's bytes */
 
 ScnDoc *scn_doc_new(void);
 void scn_doc_free(ScnDoc *doc);

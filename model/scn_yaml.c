@@ -360,11 +360,16 @@ static bool on_end(Parse *ps, GError **error)
     for (guint i = 0; i < n->items->len; i++)
         w += ((const ScnNode *)g_ptr_array_index(n->items, i))->weight;
     n->weight = w;
+    /* Every literal node takes at least one byte of text, so a document without aliases
+     * never weighs more than its size: only alias expansion can pass this limit, which
+     * is what it is for (a "billion laughs" bomb), whatever the file's honest size. */
+    uint64_t limit = ps->len > SCN_MAX_WEIGHT ? ps->len : SCN_MAX_WEIGHT;
     bool ok = true;
-    if (w > SCN_MAX_WEIGHT)
+    if (w > limit)
         ok = scn_fail(error, SCN_ERROR_VALUE, &n->mark,
-                      "the document is too large: more than %u values once aliases are expanded",
-                      SCN_MAX_WEIGHT);
+                      "the document is too large: more than %" G_GUINT64_FORMAT
+                      " values once aliases are expanded",
+                      limit);
     else if (n->kind == SCN_NODE_MAP)
         ok = check_map_keys(n, error);
     /* Registered only now: an alias inside its own anchor's node would make a cycle. */

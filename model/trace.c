@@ -1,5 +1,6 @@
 #include "model/trace.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 struct ModelTrace {
@@ -8,6 +9,8 @@ struct ModelTrace {
     GArray *verdicts;            /* ModelVerdictRecord */
     GHashTable *verdict_by_flow; /* flow -> index+1 in verdicts */
     GString *jsonl;
+    bool verdicts_only;
+    uint64_t n_steps;
 };
 
 ModelTrace *model_trace_new(void)
@@ -19,6 +22,18 @@ ModelTrace *model_trace_new(void)
     t->verdict_by_flow = g_hash_table_new(g_str_hash, g_str_equal);
     t->jsonl = g_string_sized_new(4096);
     return t;
+}
+
+ModelTrace *model_trace_new_verdicts_only(void)
+{
+    ModelTrace *t = model_trace_new();
+    t->verdicts_only = true;
+    return t;
+}
+
+uint64_t model_trace_step_count(const ModelTrace *t)
+{
+    return t->n_steps;
 }
 
 void model_trace_free(ModelTrace *t)
@@ -76,6 +91,9 @@ static void append_key(GString *out, const char *key, const char *value)
 
 void model_trace_step(ModelTrace *t, const ModelStepRecord *step)
 {
+    t->n_steps++;
+    if (t->verdicts_only)
+        return;
     ModelStepRecord r = *step;
     r.flow = intern(t, step->flow);
     r.node = intern(t, step->node);
@@ -105,6 +123,8 @@ void model_trace_verdict(ModelTrace *t, const ModelVerdictRecord *verdict)
     r.hint = intern(t, verdict->hint);
     g_array_append_val(t->verdicts, r);
     g_hash_table_replace(t->verdict_by_flow, (gpointer)r.flow, GUINT_TO_POINTER(t->verdicts->len));
+    if (t->verdicts_only)
+        return;
 
     GString *o = t->jsonl;
     g_string_append(o, "{\"type\":\"verdict\"");

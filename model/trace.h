@@ -41,6 +41,11 @@ typedef struct {
 } ModelStepRecord;
 
 ModelTrace *model_trace_new(void);
+/* A trace that keeps only verdicts: steps are counted and dropped, no JSONL is built.
+ * For `check`, which judges verdicts: memory stays a few hundred bytes per flow. */
+ModelTrace *model_trace_new_verdicts_only(void);
+/* Steps recorded so far (also counted by a verdicts-only trace). */
+uint64_t model_trace_step_count(const ModelTrace *trace);
 void model_trace_free(ModelTrace *trace);
 
 /* Strings are copied (interned); the caller keeps its own. NULL strings read as "". */

@@ -107,6 +107,25 @@ static void trace_lines_have_the_contract_shape(void **state)
     model_trace_free(t);
 }
 
+static void verdicts_only_trace_keeps_verdicts_and_counts_steps(void **state)
+{
+    (void)state;
+    ModelTrace *t = model_trace_new_verdicts_only();
+    model_trace_step(t, &(ModelStepRecord){.flow = "f", .node = "n"});
+    model_trace_step(t, &(ModelStepRecord){.flow = "f", .node = "n"});
+    model_trace_verdict(t, &(ModelVerdictRecord){.flow = "f",
+                                                 .verdict = MODEL_VERDICT_DROPPED,
+                                                 .cause = MODEL_CAUSE_NO_ROUTE});
+    size_t n, len;
+    model_trace_steps(t, &n);
+    assert_int_equal(n, 0);
+    assert_int_equal(model_trace_step_count(t), 2);
+    assert_int_equal(model_trace_find_verdict(t, "f")->cause, MODEL_CAUSE_NO_ROUTE);
+    model_trace_text(t, &len);
+    assert_int_equal(len, 0);
+    model_trace_free(t);
+}
+
 static void json_strings_are_escaped(void **state)
 {
     (void)state;
@@ -150,6 +169,7 @@ int main(void)
         cmocka_unit_test(cause_names_match_the_contract),
         cmocka_unit_test(root_only_causes_are_the_dns_markers),
         cmocka_unit_test(trace_lines_have_the_contract_shape),
+        cmocka_unit_test(verdicts_only_trace_keeps_verdicts_and_counts_steps),
         cmocka_unit_test(json_strings_are_escaped),
         cmocka_unit_test(trace_write_replaces_the_file_atomically),
     };

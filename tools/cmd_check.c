@@ -101,7 +101,7 @@ static void check_file(CheckFile *f)
 {
     GError *error = NULL;
     ScnScenario *scn = scn_load(f->path, &error);
-    ModelTrace *trace = model_trace_new();
+    ModelTrace *trace = model_trace_new_verdicts_only(); /* check judges verdicts only */
     if (!scn || scn_replay(scn, CHECK_SEED, NULL, trace, &error) != 0) {
         f->error = g_strdup(error->message);
         g_error_free(error);
