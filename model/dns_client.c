@@ -108,6 +108,12 @@ static void fail_timeout(ModelNet *net, ModelFlow *f)
 {
     char ipbuf[MODEL_IP_STRLEN];
     const char *who = ip_owner(net, f->dns.server_ip, ipbuf);
+    /* The query went to an Azure Firewall whose DNS proxy is off (azfw.c): that, not the
+     * silence that followed, is why the name did not resolve. */
+    if (f->drop_cause == MODEL_CAUSE_FIREWALL_NO_DNS_PROXY) {
+        model__flow_finish(net, f, MODEL_VERDICT_DROPPED, f->drop_cause, f->drop_at, f->drop_hint);
+        return;
+    }
     g_autoptr(GString) hint = g_string_new(NULL);
     if (f->dns.server_ip == MODEL_AZURE_PLATFORM_IP && !f->nic->subnet)
         g_string_append(hint, "168.63.129.16 answers only inside Azure: give the client a DNS "

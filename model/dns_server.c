@@ -392,6 +392,21 @@ static bool answer_from_cache(ModelNet *net, ModelNic *nic, ModelHost *host, Mod
     return true;
 }
 
+bool model__dns_server_cached_a(ModelNet *net, const ModelDnsServer *s, const char *qname,
+                                uint32_t ip)
+{
+    g_autofree char *key = cache_key(qname, PCAP_DNS_A);
+    const CacheEntry *e = g_hash_table_lookup(s->cache, key);
+    if (!e || e->expires <= sim_now(net->engine))
+        return false;
+    for (guint i = 0; i < e->records->len; i++) {
+        const PcapDnsRecord *r = &g_array_index(e->records, PcapDnsRecord, i);
+        if (r->type == PCAP_DNS_A && r->a == ip)
+            return true;
+    }
+    return false;
+}
+
 static void forward_query(ModelNet *net, ModelNic *nic, ModelHost *host, ModelDnsServer *s,
                           ModelPacket *pkt, const PcapDnsDecoded *q)
 {

@@ -105,6 +105,8 @@ void model__flow_finish(ModelNet *net, ModelFlow *flow, ModelVerdict verdict, Mo
                                         .hint = fix,
                                         .t_ns = sim_now(net->engine),
                                     });
+    if (flow->on_finish) /* entry points (bastion.c): a session waits for this leg */
+        flow->on_finish(net, flow, verdict, cause, at, fix, flow->on_finish_ctx);
 }
 
 static ModelFlowKey client_key(const ModelFlow *f, uint8_t proto)
@@ -234,6 +236,8 @@ static void send_datagram(ModelFlow *f)
 static void proceed(ModelFlow *f)
 {
     if (f->kind == FLOW_UDP) {
+        /* Out of the resolve phase: the datagram's delivery or loss now ends the flow. */
+        f->phase = PHASE_CONNECT;
         send_datagram(f);
         return;
     }

@@ -131,6 +131,8 @@ void model__drop(ModelNet *net, ModelPacket *pkt, const char *node, ModelStage s
                  const char *object, ModelCause cause, const char *detail, const char *hint)
 {
     model__step(net, pkt, node, stage, object, "drop", detail);
+    if (pkt->health_probe) /* lb.c: why a backend's probe fails */
+        model__lb_probe_lost(net, pkt, object, cause);
     ModelFlow *flow = flow_of(net, pkt);
     if (!flow)
         return;
@@ -280,7 +282,9 @@ static bool nsg_ingress(ModelNet *net, ModelPacket *pkt, ModelNic *nic)
     }
     if (!nic->nsg && !nic->subnet->nsg)
         return true;
-    if (pkt->key.src == MODEL_AZURE_PLATFORM_IP && !platform_rules(nic)) {
+    /* Health probes are the exception: NSGs decide them (AllowAzureLoadBalancerInBound;
+     * load-balancer-custom-probe-overview.md, "Probe source IP address"). */
+    if (pkt->key.src == MODEL_AZURE_PLATFORM_IP && !pkt->health_probe && !platform_rules(nic)) {
         model__step(net, pkt, node_name(nic), MODEL_STAGE_PLATFORM, "168.63.129.16", "bypass",
                     "platform traffic from 168.63.129.16 is not subject to NSGs");
         return true;
@@ -368,9 +372,13 @@ static void to_internet(ModelNet *net, ModelPacket *pkt, ModelNic *nic, const ch
         remember_return(net, nic, &pkt->key, pkt->key.src, pkt->key.sport);
         model__step(net, pkt, node_name(nic), MODEL_STAGE_NAT, via, "keep-source",
                     "service endpoint: the service sees the subnet's private address");
+    } else if (model__lb_public_reply(net, pkt)) {
+        /* lb.c: the reply of a flow a public load balancer brought in leaves from its
+         * frontend, translated there. */
     } else if (nic->subnet) {
         uint32_t pub = nic->public_ip;
         const char *how = "instance public IP";
+        model__natgw_snat(nic, pkt, &pub, &how); /* natgw.c: the subnet's NAT gateway first */
         if (!pub) {
             /* One address per NIC for all its connections, as Azure keeps it. */
             if (!nic->default_outbound_ip)
@@ -429,6 +437,9 @@ static void appliance_forward(ModelNet *net, ModelNic *nic, ModelPacket *pkt)
         model__packet_free(pkt);
         return;
     }
+    /* Azure Firewall (azfw.c) decides first: rules, its proxy, its SNAT. */
+    if (host->azfw && !model__azfw_forward(net, nic, pkt))
+        return;
     if (host->stateful) {
         GHashTable *ct = state_table(&net->conntrack, NULL);
         StateKey fwd = state_key(host, &pkt->key, false), rev = state_key(host, &pkt->key, true);
@@ -514,12 +525,21 @@ static void route_and_send(ModelNet *net, ModelNic *nic, ModelPacket *pkt)
             char d[MODEL_IP_STRLEN];
             model_ip_format(pkt->key.dst, d);
             g_string_append_printf(detail, ": no NIC has %s", d);
+            /* Entry points (gateway.c): the address is also on-prem / in a P2S pool. */
+            if (model__entry_overlap(net, nic, pkt, object)) {
+                model__packet_free(pkt);
+                return;
+            }
             model__drop(net, pkt, node_name(nic), MODEL_STAGE_ROUTE, object,
                         MODEL_CAUSE_HOST_UNREACHABLE, detail->str, "");
             model__packet_free(pkt);
             return;
         }
         break;
+    case MODEL_NEXT_HOP_VIRTUAL_NETWORK_GATEWAY:
+        /* Entry points (gateway.c): to the gateway, or out of its tunnel. */
+        model__gateway_next_hop(net, nic, pkt, route, object, detail->str);
+        return;
     default:
         g_string_append(detail, ": next hop not modelled yet");
         model__drop(net, pkt, node_name(nic), MODEL_STAGE_ROUTE, object,
@@ -562,10 +582,16 @@ static void egress(ModelNet *net, ModelNic *nic, ModelPacket *pkt)
         return;
     }
     capture(nic, pkt, true, sim_now(net->engine));
+    if (nic->outside) { /* entry points (onprem.c): on-prem or P2S routing */
+        model__outside_egress(net, nic, pkt);
+        return;
+    }
     if (!nic->subnet) { /* an internet host: straight onto the internet */
         to_internet(net, pkt, nic, "internet", false);
         return;
     }
+    if (model__lb_probe_answer(net, nic, pkt)) /* lb.c: a backend answers a health probe */
+        return;
     if (platform_bypass(net, nic, pkt))
         return;
     /* A private endpoint only ever answers: its packets are return traffic. */
@@ -620,6 +646,12 @@ static void on_arrive(SimEngine *engine, void *payload)
         return;
     if (!dnat(net, nic, pkt))
         return;
+    if (nic->outside) /* entry points (onprem.c): a reply through the site's NAT */
+        model__outside_arrive(net, nic, pkt);
+    /* Middleboxes (lb.c, natgw.c): a load balancer frontend hands the packet on to a backend,
+     * where it carries on; a NAT gateway's address takes nothing unsolicited. */
+    if (!(nic = model__lb_arrive(net, nic, pkt)) || model__natgw_arrive(net, nic, pkt))
+        return;
     if (nic->subnet && !nsg_ingress(net, pkt, nic))
         return;
     sim_claim_payload(engine); /* from here on the packet is ours to pass on or free */
@@ -630,4 +662,22 @@ static void on_arrive(SimEngine *engine, void *payload)
         return;
     }
     model__host_receive(net, nic, pkt);
+}
+
+/* ---- for the entry points (gateway.c, onprem.c): the hops they reuse ---- */
+
+void model__hop(ModelNet *net, ModelPacket *pkt, ModelNic *to, SimTime latency)
+{
+    hop(net, pkt, to, latency);
+}
+
+void model__to_internet(ModelNet *net, ModelPacket *pkt, ModelNic *nic, const char *via)
+{
+    to_internet(net, pkt, nic, via, false);
+}
+
+void model__remember_return(ModelNet *net, ModelNic *nic, const ModelFlowKey *after,
+                            uint32_t orig_ip, uint16_t orig_port)
+{
+    remember_return(net, nic, after, orig_ip, orig_port);
 }

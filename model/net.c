@@ -114,7 +114,7 @@ ModelNet *model_net_new(const char *region, ModelServiceTags *tags)
     model_dns_db_set_vnet_name_fn(net->dns, vnet_name_of);
     /* Default outbound access hands out Azure public IPs; these come from a block the
      * built-in service tags list under AzureCloud only. */
-    net->next_default_outbound_ip = MODEL_IP4(52, 186, 0, 10);
+    net->next_default_outbound_ip = MODEL_DEFAULT_OUTBOUND_FIRST;
     net->next_ephemeral = 49152; /* IANA dynamic range, as Windows and most stacks use */
     return net;
 }
@@ -139,6 +139,10 @@ void model_net_free(ModelNet *net)
     g_hash_table_destroy(net->asg_members);
     g_hash_table_destroy(net->fqdn_service);
     model_dns_db_free(net->dns);
+    model__services_free(net);
+    model__entry_free(net);       /* gateway.c: sites, gateways, Bastion (NICs are ours) */
+    model__middleboxes_free(net); /* azfw.c: firewalls, NAT gateways, load balancers */
+    model__computes_free(net);    /* compute.c: compute and AKS (their hosts are ours) */
     if (net->nsg_state)
         g_hash_table_destroy(net->nsg_state);
     if (net->conntrack)
@@ -384,6 +388,12 @@ static ModelNic *nic_new(ModelNet *net, ModelHost *host, const char *name, uint3
     if (host)
         g_ptr_array_add(host->nics, n);
     return n;
+}
+
+/* For the entry points (onprem.c, gateway.c): a NIC outside every subnet. */
+ModelNic *model__nic_new(ModelNet *net, ModelHost *host, const char *name, uint32_t ip)
+{
+    return nic_new(net, host, name, ip);
 }
 
 static gboolean check_nic_ip(ModelSubnet *subnet, const char *name, uint32_t ip, GError **error)
@@ -832,12 +842,16 @@ static void build_routes(const ModelNet *net, ModelSubnet *s)
     g_array_sort(pes, cmp_pe); /* hash order is not deterministic across GLib versions */
     GArray *se = g_array_new(FALSE, FALSE, sizeof(ModelRouteServiceEndpointPrefix));
     add_service_endpoint_routes(net, s, se);
+    /* Entry points (gateway.c): on-prem ranges learned by the VNet's (or its hub's) gateway. */
+    GArray *gw = model__entry_gateway_routes(net, s);
     ModelRouteInput in = {
         .vnet_name = v->name,
         .vnet_space = v->space,
         .n_vnet_space = v->n_space,
         .peerings = (const ModelRoutePeering *)(void *)peerings->data,
         .n_peerings = peerings->len,
+        .gateway_routes = (const ModelRouteGatewayPrefix *)(void *)gw->data,
+        .n_gateway_routes = gw->len,
         .service_endpoint_routes = (const ModelRouteServiceEndpointPrefix *)(void *)se->data,
         .n_service_endpoint_routes = se->len,
         .private_endpoints = (const ModelRoutePrivateEndpoint *)(void *)pes->data,
@@ -849,6 +863,7 @@ static void build_routes(const ModelNet *net, ModelSubnet *s)
     g_array_free(peerings, TRUE);
     g_array_free(pes, TRUE);
     g_array_free(se, TRUE);
+    g_array_free(gw, TRUE);
 }
 
 gboolean model_net_finalize(ModelNet *net, GError **error)
@@ -866,11 +881,18 @@ gboolean model_net_finalize(ModelNet *net, GError **error)
             g_array_append_val(m, n->ip);
         }
     }
+    /* Entry points (gateway.c): checks, on-prem routing, on-prem ranges in VirtualNetwork. */
+    if (!model__entry_prepare(net, error))
+        return FALSE;
     for (guint i = 0; i < net->vnets->len; i++)
         compute_topological_tags(g_ptr_array_index(net->vnets, i));
     if (!register_service_names(net, error))
         return FALSE;
     if (!compile_nsgs(net, NULL, error))
+        return FALSE;
+    if (!model__entry_check(net, error)) /* gateway.c: Bastion's NSG rules */
+        return FALSE;
+    if (!model__compute_check(net, error)) /* compute.c: workspace PE, AKS CIDRs */
         return FALSE;
     for (guint i = 0; i < net->subnets->len; i++)
         build_routes(net, g_ptr_array_index(net->subnets, i));
@@ -891,6 +913,7 @@ gboolean model_net_attach(ModelNet *net, SimEngine *engine, ModelTrace *trace, c
     g_return_val_if_fail(net->finalized, FALSE);
     net->engine = engine;
     net->trace = trace;
+    model__lb_start(net); /* lb.c: health probes run on the engine's clock */
     if (!pcap_dir)
         return TRUE;
     if (g_mkdir_with_parents(pcap_dir, 0755) != 0) {

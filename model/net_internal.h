@@ -47,6 +47,7 @@ struct ModelSubnet {
     GPtrArray *service_endpoints; /* char *: "Microsoft.Storage" … */
     ModelNsgTable *nsg_in, *nsg_out;
     ModelEffectiveRoutes *routes;
+    ModelNatGw *nat_gateway; /* natgw.c: the subnet's NAT gateway, NULL for none */
 };
 
 struct ModelNic {
@@ -67,6 +68,9 @@ struct ModelNic {
     GPtrArray *fqdns;     /* private endpoint: the names it serves (lower case) */
     PcapCapture *capture;
     uint64_t frames; /* frames written to the capture so far */
+    /* entry points (onprem.c): set on an on-prem LAN NIC or a P2S client's NIC, whose
+     * egress is on-prem routing; NULL in Azure and on the internet. */
+    struct ModelOutside *outside;
 };
 
 typedef struct ModelDnsServer ModelDnsServer; /* dns_server.c */
@@ -104,6 +108,10 @@ struct ModelHost {
     ModelDnsServer *dns_server; /* non-NULL: answers DNS on UDP 53 */
     const ModelHostApp *app;
     void *app_data;
+    /* middleboxes: set when the host is one (azfw.c, natgw.c, lb.c) */
+    ModelAzfw *azfw;
+    ModelNatGw *natgw;
+    ModelLb *lb;
 };
 
 /* A packet in flight: the frame as it is on the wire now, and its header fields. */
@@ -119,6 +127,7 @@ struct ModelPacket {
     bool forwarded;    /* left an appliance: egress is the appliance's, not the origin's */
     ModelNic *sent_by; /* the NIC that originated it (Azure DNS answers from its VNet's view) */
     uint16_t payload_off, payload_len; /* L4 payload within frame */
+    bool health_probe;                 /* lb.c: a load balancer's probe, which NSGs do decide */
 };
 
 typedef enum { FLOW_TCP, FLOW_UDP } FlowKind;
@@ -181,6 +190,11 @@ struct ModelFlow {
     ModelCause root_cause;
     char *root_at;
     char *root_hint;
+    /* entry points (bastion.c): called once, after the verdict is written, by a flow
+     * another flow waits for (a Bastion session's legs). */
+    void (*on_finish)(ModelNet *net, ModelFlow *flow, ModelVerdict verdict, ModelCause cause,
+                      const char *at, const char *hint, void *ctx);
+    void *on_finish_ctx;
 };
 
 struct ModelNet {
@@ -195,6 +209,10 @@ struct ModelNet {
     GHashTable *snat;         /* SnatKey -> SnatEntry: Azure's outbound SNAT to public IPs */
     GHashTable *fqdn_service; /* lower-case fqdn -> ModelHost * (PaaS names) */
     ModelDnsDb *dns;
+    struct ModelServiceSet *services; /* service*.c: PaaS services, roles, managed hosts */
+    struct ModelEntry *entry; /* gateway.c, onprem.c, bastion.c: on-prem, gateways, Bastion */
+    struct ModelMiddleboxes *middleboxes; /* azfw.c, natgw.c, lb.c */
+    struct ModelComputeSet *computes;     /* compute.c, aks.c */
     uint32_t next_default_outbound_ip;
     uint16_t next_ephemeral;
     uint16_t ip_id;
@@ -244,5 +262,329 @@ void model__dns_server_add_conditional(ModelDnsServer *server, const char *zone,
                                        const uint32_t *ips, size_t n);
 /* A datagram reached UDP 53 of a DNS server host; returns false when it was not DNS. */
 bool model__dns_server_receive(ModelNet *net, ModelNic *nic, ModelHost *host, ModelPacket *pkt);
+
+/* ==== PaaS services, roles and managed services (service.c, service_identity.c,
+ * service_managed.c) ==== */
+
+/* The first address Azure's default outbound access hands out (net.c): a request from one
+ * of these came from a VM of the scenario, hence from its region. */
+#define MODEL_DEFAULT_OUTBOUND_FIRST MODEL_IP4(52, 186, 0, 10)
+
+typedef struct {
+    ModelNic *nic;
+    char *subresource; /* "blob", "vault", "registry", "amlworkspace" … */
+} ModelServicePe;
+
+typedef struct {
+    char *type;     /* "Microsoft.MachineLearningServices/workspaces" */
+    char *instance; /* "mlws" */
+} ModelInstanceRule;
+
+struct ModelService {
+    ModelNet *net;
+    ModelServiceKind kind;
+    char *name;
+    ModelHost *host;
+    char *guid;     /* workspaces */
+    char *identity; /* system-assigned managed identity (workspaces), else NULL */
+    ModelAcrSku sku;
+    ModelPublicAccess access;
+    bool trusted_services;
+    GArray *ip_rules;          /* ModelPrefix */
+    GPtrArray *vnet_rules;     /* ModelSubnet * (borrowed) */
+    GPtrArray *instance_rules; /* ModelInstanceRule * */
+    GPtrArray *pes;            /* ModelServicePe * */
+    GPtrArray *subresources;   /* char *, parallel to fqdns */
+    GPtrArray *fqdns;          /* char *, lower case */
+};
+
+typedef struct {
+    char *identity, *role, *scope; /* scope: "svc" or "svc/privateEndpoints/<nic name>" */
+} ModelRoleAssignment;
+
+typedef struct ModelServiceSet {
+    GPtrArray *services; /* ModelService *, owned */
+    GHashTable *by_name; /* name -> ModelService * */
+    GPtrArray *roles;    /* ModelRoleAssignment *, owned */
+    bool managed;        /* model_net_add_managed_services ran */
+    ModelBatchMode batch_mode;
+} ModelServiceSet;
+
+/* service.c */
+ModelServiceSet *model__services(ModelNet *net); /* created on first use */
+void model__services_free(ModelNet *net);        /* net.c: model_net_free */
+/* A free public address in `tag` whose most specific tag (model_service_tags_name_of) is
+ * that tag, so explanations name it. FALSE with error when the table has no such tag or
+ * no free address. */
+gboolean model__service_tag_address(ModelNet *net, const char *tag, uint32_t *out, GError **error);
+/* A step of a request's flow, written where a hook decides (the request's packet is
+ * const there). */
+void model__service_step(ModelNet *net, const ModelPacket *pkt, const char *node, ModelStage stage,
+                         const char *object, const char *action, const char *detail);
+
+/* service_identity.c */
+ModelService *model__service_of_identity(ModelNet *net, const char *identity);
+/* True when `identity` holds one of roles (NULL-terminated) at exactly `scope`. */
+bool model__has_role(ModelNet *net, const char *identity, const char *const *roles,
+                     const char *scope);
+/* Storage's authorization of a request that passed its firewall: for the AML service
+ * acting with a workspace's identity (`caller_ws`), first what that service checks (Reader
+ * on the account's private endpoints, then their placement against the workspace's);
+ * then the data role the identity needs. True when authorized, else false with `out`
+ * filled. Nothing is checked for a request without identity (an account key or SAS). */
+bool model__storage_authorize(ModelNet *net, ModelService *storage, ModelFlow *flow,
+                              const ModelPacket *pkt, ModelService *caller_ws,
+                              ModelAppResponse *out);
+
+/* ==== entry points: on-prem sites, VPN / ExpressRoute gateways, Bastion (gateway.c,
+ * onprem.c, bastion.c) ==== */
+
+struct ModelOnprem {
+    char *name;
+    ModelPrefix *prefixes; /* the site's own ranges: its LAN */
+    size_t n_prefixes;
+    GArray *dns_servers;    /* uint32: what its hosts are given (DHCP) */
+    uint32_t public_egress; /* the corp NAT address its internet traffic leaves with */
+    GHashTable *nic_by_ip;  /* uint32 ip -> ModelNic *: its hosts' interfaces */
+    GPtrArray *connections; /* ModelConnection * (borrowed) */
+};
+
+struct ModelGateway {
+    char *name;
+    ModelGatewayKind kind;
+    ModelVnet *vnet;
+    ModelSubnet *subnet; /* GatewaySubnet */
+    ModelHost *host;     /* the gateway instance; its NIC is the capture point */
+    ModelNic *nic;
+    bool has_pool;
+    ModelPrefix pool;       /* point-to-site client address pool */
+    GHashTable *clients;    /* uint32 ip -> ModelNic *: P2S clients */
+    GPtrArray *connections; /* ModelConnection * (borrowed) */
+    GArray *client_routes;  /* ModelPrefix: what P2S clients send into the tunnel (finalize) */
+};
+
+struct ModelConnection {
+    char *name;
+    ModelGateway *gateway;
+    ModelOnprem *site;
+    bool connected;
+    bool bgp;               /* VPN: BGP on the connection (ExpressRoute always is) */
+    GArray *prefixes;       /* ModelPrefix: on-prem ranges Azure learns */
+    GArray *azure_prefixes; /* ModelPrefix: Azure ranges the site sends into it (finalize) */
+};
+
+/* Where a NIC outside Azure sits. */
+typedef struct ModelOutside {
+    ModelOnprem *site;      /* on a site's LAN */
+    ModelGateway *p2s;      /* or at the far end of this gateway's P2S tunnel */
+    uint32_t public_egress; /* P2S: the client's own internet address */
+} ModelOutside;
+
+typedef struct {
+    ModelVnet *vnet, *remote; /* options of vnet's side of its peering with remote */
+    bool allow_gateway_transit, use_remote_gateways;
+} ModelPeeringOptions;
+
+typedef struct ModelBastion ModelBastion; /* bastion.c */
+
+typedef struct ModelEntry {
+    GPtrArray *sites;       /* ModelOnprem *, owned */
+    GPtrArray *gateways;    /* ModelGateway *, owned */
+    GPtrArray *connections; /* ModelConnection *, owned */
+    GPtrArray *peering;     /* ModelPeeringOptions *, owned */
+    GPtrArray *outsides;    /* ModelOutside *, owned (NICs point at them) */
+    GPtrArray *bastions;    /* ModelBastion *, owned */
+    GPtrArray *sessions;    /* Bastion sessions under way, owned */
+    uint32_t next_home_ip;  /* default public egress addresses, from 203.0.113.0/24 */
+} ModelEntry;
+
+/* gateway.c */
+ModelEntry *model__entry(ModelNet *net); /* created on first use */
+void model__entry_free(ModelNet *net);   /* net.c: model_net_free */
+/* net.c: model_net_finalize, before the topological tags: checks the entry points'
+ * configuration, computes on-prem routing, adds connected on-prem ranges and P2S pools to
+ * the VirtualNetwork tag of the VNets behind a gateway, hands DNS servers to clients. */
+gboolean model__entry_prepare(ModelNet *net, GError **error);
+/* net.c: model_net_finalize, after the NSGs are compiled (Bastion's NSG rules). */
+gboolean model__entry_check(ModelNet *net, GError **error);
+/* net.c: build_routes. The gateway routes a subnet learns (ModelRouteGatewayPrefix, names
+ * owned by the gateways); an empty array when none. The caller frees the array. */
+GArray *model__entry_gateway_routes(const ModelNet *net, const ModelSubnet *subnet);
+/* forward.c: the selected route's next hop is VirtualNetworkGateway. Takes the packet. */
+void model__gateway_next_hop(ModelNet *net, ModelNic *nic, ModelPacket *pkt,
+                             const ModelRoute *route, const char *object, const char *detail);
+/* forward.c: a VnetLocal / peering route found no NIC at the destination. True (packet
+ * dropped with ADDRESS_OVERLAP, not freed) when the address is also on-prem or in a P2S
+ * pool behind a gateway of the VNet: the local route kept it from the gateway. */
+bool model__entry_overlap(ModelNet *net, ModelNic *nic, ModelPacket *pkt, const char *object);
+/* onprem.c: a packet from an on-prem host or P2S client whose route is the tunnel to gw
+ * (over connection c; NULL for point-to-site). Takes the packet. */
+void model__gateway_tunnel_in(ModelNet *net, ModelNic *from, ModelPacket *pkt, ModelGateway *gw,
+                              const ModelConnection *c);
+
+/* onprem.c */
+void model__outside_egress(ModelNet *net, ModelNic *nic, ModelPacket *pkt); /* takes pkt */
+void model__outside_arrive(ModelNet *net, ModelNic *nic, ModelPacket *pkt); /* un-NAT */
+uint32_t model__outside_egress_ip(const ModelOutside *side);
+
+/* bastion.c */
+void model__bastion_free(void *bastion);
+void model__bastion_session_free(void *session);
+gboolean model__bastion_check(ModelNet *net, GError **error);
+
+/* forward.c, for the entry points: one hop after `latency`; the internet's delivery of a
+ * packet leaving `nic` (no SNAT for a NIC outside Azure); remembering where the reply of
+ * a translated flow goes back in. */
+void model__hop(ModelNet *net, ModelPacket *pkt, ModelNic *to, SimTime latency);
+void model__to_internet(ModelNet *net, ModelPacket *pkt, ModelNic *nic, const char *via);
+void model__remember_return(ModelNet *net, ModelNic *nic, const ModelFlowKey *after,
+                            uint32_t orig_ip, uint16_t orig_port);
+
+/* net.c: a NIC of `host` outside any subnet (on-prem, P2S), in the net's NIC list. */
+ModelNic *model__nic_new(ModelNet *net, ModelHost *host, const char *name, uint32_t ip);
+
+/* ==== middleboxes: Azure Firewall (azfw.c, azfw_rules.c), NAT gateway (natgw.c), load
+ * balancer (lb.c) ==== */
+
+typedef enum { MODEL_AZFW_APP_HTTP, MODEL_AZFW_APP_HTTPS, MODEL_AZFW_APP_MSSQL } ModelAzfwAppKind;
+
+typedef struct {
+    ModelAzfwAppKind kind;
+    uint16_t port;
+} ModelAzfwAppProtocol;
+
+/* One rule, its sets resolved when it was added (IP groups, service tags). */
+typedef struct {
+    char *name;
+    char *object; /* "<fw>/<collection>/<rule>": the trace's object */
+    ModelAzfwCollection *collection;
+    ModelPrefixSet src, dst; /* normalized */
+    GPtrArray *fqdns;        /* char *, lower case: network destinations or target FQDNs */
+    bool tcp, udp, icmp, any_protocol;
+    GArray *ports;         /* ModelPortRange: network destination ports */
+    GArray *app_protocols; /* ModelAzfwAppProtocol */
+} ModelAzfwRule;
+
+struct ModelAzfwCollection {
+    char *name;
+    int priority;
+    guint seq; /* creation order: equal priorities keep it */
+    ModelAzfwCollectionKind kind;
+    ModelAccess action;
+    ModelAzfwGroup *group;
+    GPtrArray *rules; /* ModelAzfwRule *, owned, in order */
+};
+
+struct ModelAzfwGroup {
+    char *name;
+    int priority;
+    guint seq;
+    ModelAzfw *fw;
+    GPtrArray *collections; /* ModelAzfwCollection *, owned, by (priority, seq) */
+};
+
+struct ModelAzfw {
+    ModelNet *net;
+    char *name;
+    ModelHost *host;
+    ModelNic *nic;
+    uint32_t instance_ip; /* the source of what the firewall SNATs to a private address */
+    bool dns_proxy;
+    GArray *dns_servers;         /* uint32: custom DNS servers; empty = Azure DNS */
+    ModelPrefixSet snat_private; /* network-rule destinations not SNATed, normalized */
+    GHashTable *ip_groups;       /* name -> ModelPrefixSet *, normalized */
+    GPtrArray *groups;           /* ModelAzfwGroup *, owned, by (priority, seq) */
+    guint seq;
+    GHashTable *conns;    /* connection key -> AzfwConn * (azfw.c), owned */
+    GHashTable *upstream; /* key of a reply to the firewall's own side -> AzfwConn * */
+    uint16_t next_port;   /* SNAT / proxy source ports */
+};
+
+/* azfw_rules.c: the first rule of the firewall's network collections (in processing order)
+ * matching the flow, or NULL. `resolved` says whether the firewall's DNS handed out `ip`
+ * for `fqdn` (FQDNs in network rules). */
+typedef bool (*ModelAzfwResolved)(void *ctx, const char *fqdn, uint32_t ip);
+const ModelAzfwRule *model__azfw_match_network(const ModelAzfw *fw, const ModelFlowKey *key,
+                                               ModelAzfwResolved resolved, void *ctx);
+/* The first application rule matching a request of `kind` on `port` from `src` for `fqdn`
+ * (SNI or Host, lower case; NULL or "" matches no target FQDN), or NULL. */
+const ModelAzfwRule *model__azfw_match_application(const ModelAzfw *fw, uint32_t src,
+                                                   ModelAzfwAppKind kind, uint16_t port,
+                                                   const char *fqdn);
+/* True when the transparent proxy takes TCP connections to `port`: 80 and 443, and any
+ * port an application rule names (firewall-faq.md; MicrosoftDocs/azure-docs#121272). */
+bool model__azfw_proxy_port(const ModelAzfw *fw, uint16_t port);
+void model__azfw_group_free(gpointer group);
+void model__azfw_default_snat_ranges(ModelAzfw *fw); /* IANAPrivateRanges */
+
+/* All middleboxes of a net, created on first use (azfw.c) and freed by model_net_free. */
+typedef struct ModelMiddleboxes {
+    GPtrArray *firewalls;      /* ModelAzfw *, owned */
+    GPtrArray *nat_gateways;   /* ModelNatGw *, owned */
+    GPtrArray *load_balancers; /* ModelLb *, owned */
+} ModelMiddleboxes;
+
+ModelMiddleboxes *model__middleboxes(ModelNet *net);
+void model__middleboxes_free(ModelNet *net); /* net.c: model_net_free */
+void model__azfw_free(gpointer fw);
+void model__natgw_free(gpointer gw);
+void model__lb_free(gpointer lb);
+
+/* Hooks. forward.c appliance_forward, for a firewall's NIC, before connection tracking:
+ * true lets the packet go on as a plain stateful relay; false when the firewall took it
+ * (denied and freed, proxied, or translated and sent on). */
+bool model__azfw_forward(ModelNet *net, ModelNic *nic, ModelPacket *pkt);
+/* stack.c model__host_receive, for a packet addressed to a firewall: true when it was
+ * dropped there (DNS without the DNS proxy); the caller frees it. */
+bool model__azfw_local(ModelNet *net, ModelNic *nic, ModelPacket *pkt);
+/* forward.c to_internet: the subnet's NAT gateway replaces *ip (and *how) when it has one. */
+void model__natgw_snat(const ModelNic *nic, const ModelPacket *pkt, uint32_t *ip, const char **how);
+/* forward.c on_arrive: true when the packet reached a NAT gateway's address unsolicited
+ * and was dropped (left to the engine to free). */
+bool model__natgw_arrive(ModelNet *net, ModelNic *nic, ModelPacket *pkt);
+/* forward.c on_arrive, before the NSGs: a load balancer frontend DNATs the packet to a
+ * backend and returns the backend's NIC, where the packet carries on; NULL when it was
+ * dropped (no rule, no healthy backend; left to the engine to free). Any other NIC is
+ * returned as is, after a reply of a load-balanced flow got its frontend source back. */
+ModelNic *model__lb_arrive(ModelNet *net, ModelNic *nic, ModelPacket *pkt);
+/* forward.c to_internet: true when the packet is the reply of a flow that came in through
+ * a public load balancer; it now leaves from the frontend (rewritten), without SNAT. */
+bool model__lb_public_reply(ModelNet *net, ModelPacket *pkt);
+/* forward.c egress, before the platform bypass: true when the packet answers a health
+ * probe; the load balancer took it (freed). */
+bool model__lb_probe_answer(ModelNet *net, ModelNic *nic, ModelPacket *pkt);
+/* forward.c model__drop: a health probe was dropped (why a backend goes down). */
+void model__lb_probe_lost(ModelNet *net, const ModelPacket *pkt, const char *object,
+                          ModelCause cause);
+/* stack.c tcp_serve: the GET of an HTTP probe reached a listening backend. */
+void model__lb_probe_serve(ModelNet *net, ModelNic *nic, ModelHost *host, ModelPacket *pkt);
+/* net.c model_net_attach: the probes start on the engine's clock. */
+void model__lb_start(ModelNet *net);
+
+/* dns_server.c, for FQDNs in Azure Firewall network rules: true when the server (a DNS
+ * proxy) holds an unexpired answer for qname with the A record ip. */
+bool model__dns_server_cached_a(ModelNet *net, const ModelDnsServer *server, const char *qname,
+                                uint32_t ip);
+
+/* ==== AML compute and AKS inference (compute.c, aks.c) ==== */
+
+typedef struct ModelComputeSet {
+    GPtrArray *computes; /* ModelCompute *, owned */
+    GPtrArray *aks;      /* ModelAks *, owned */
+    GPtrArray *calls;    /* management calls under way, owned (compute.c) */
+} ModelComputeSet;
+
+ModelComputeSet *model__computes(ModelNet *net); /* compute.c: created on first use */
+void model__computes_free(ModelNet *net);        /* net.c: model_net_free */
+/* net.c: model_net_finalize, after the NSGs are compiled: no-public-IP compute needs the
+ * workspace's private endpoint; AKS CIDRs against subnets added since. */
+gboolean model__compute_check(ModelNet *net, GError **error);
+/* compute.c, for aks.c: the first `n` free addresses of `subnet`, in order; FALSE with
+ * error (naming `what`) when it has fewer. */
+gboolean model__subnet_free_addresses(ModelSubnet *subnet, unsigned n, uint32_t *out,
+                                      const char *what, GError **error);
+/* aks.c */
+void model__aks_free(gpointer aks);
+gboolean model__aks_check(ModelNet *net, const ModelAks *aks, GError **error);
 
 #endif

@@ -2,12 +2,14 @@
  * scn_flows.c — the flows section, the replay, and judging a replay against each flow's
  * `expect`.
  *
- * A flow today is a plain TCP connection or UDP datagram from a host to an address and
- * port; the packets decide its verdict. `to.host` names a scenario object instead of an
- * address: a private endpoint means its IP; a VM or appliance means its private IP when the
- * sender sits in a VNet and its instance public IP when the sender is on the internet; an
- * internet or service host means its public IP. A name with a dot that names nothing is
- * taken for a DNS name, which needs the dns: section (not supported yet).
+ * A flow is a TCP connection (optionally TLS and one request) or a UDP datagram from a
+ * host to an address and port; the packets decide its verdict. `to.host` names a scenario
+ * object instead of an address: a private endpoint means its IP; a VM or appliance means
+ * its private IP when the sender sits in a VNet and its instance public IP when the sender
+ * is on the internet; an internet or service host means its public IP. A name with a dot
+ * that names no object is a DNS name: the sender resolves it at replay (hosts file, then
+ * its DNS servers), and a flow to a DNS name on 443 speaks TLS and sends one request unless
+ * told otherwise.
  */
 #include "model/scn_internal.h"
 
@@ -20,16 +22,12 @@ static const ScnKey flow_keys[] = {
 };
 
 static const ScnKey to_keys[] = {
-    SCN_F("ip"),
-    SCN_F("host"),
-    SCN_F("port"),
-    SCN_F("protocol"),
+    SCN_F("ip"),  SCN_F("host"),    SCN_F("port"), SCN_F("protocol"),
+    SCN_F("tls"), SCN_F("request"), SCN_F("sni"),
 };
 
 static const ScnKey expect_keys[] = {
-    SCN_F("verdict"),
-    SCN_F("cause"),
-    SCN_F("at"),
+    SCN_F("verdict"), SCN_F("cause"), SCN_F("at"), SCN_F("rootCause"), SCN_F("rootCauseAt"),
 };
 
 static bool sender_has_address(const ScnHostDef *h)
@@ -37,9 +35,10 @@ static bool sender_has_address(const ScnHostDef *h)
     return h->nic || h->public_ip;
 }
 
-/* The address `to.host` means for a packet from `from` (see the file comment). */
+/* The address `to.host` means for a packet from `from` (see the file comment), or the DNS
+ * name it resolves (*fqdn, canonical). */
 static bool resolve_to_host(ScnLoad *ld, const ScnHostDef *from, const ScnNode *ref, uint32_t *dst,
-                            GError **error)
+                            char **fqdn, GError **error)
 {
     const char *name = ref->text;
     const ScnDef *d = scn_names_find(&ld->endpoints, name);
@@ -50,10 +49,7 @@ static bool resolve_to_host(ScnLoad *ld, const ScnHostDef *from, const ScnNode *
     d = scn_names_find(&ld->hosts, name);
     if (!d) {
         if (strchr(name, '.'))
-            return scn_fail(error, SCN_ERROR_UNSUPPORTED, &ref->mark,
-                            "'%s' names no host: DNS names need the dns: section, not supported "
-                            "yet",
-                            name);
+            return (*fqdn = scn_dns_flow_name(ref, error)) != NULL;
         GPtrArray *names = g_ptr_array_new();
         for (guint i = 0; i < ld->hosts.names->len; i++)
             g_ptr_array_add(names, ld->hosts.names->pdata[i]);
@@ -87,6 +83,44 @@ static bool resolve_to_host(ScnLoad *ld, const ScnHostDef *from, const ScnNode *
                     name);
 }
 
+/* tls, request, sni. To a DNS name on TCP 443 a flow is HTTPS: TLS with the name as SNI,
+ * then one request. Anything else is a bare handshake unless the flow says otherwise. */
+static bool load_tls(ScnFlowDef *f, const ScnNode *to, GError **error)
+{
+    bool tcp = f->proto == MODEL_IPPROTO_TCP;
+    f->tls = f->fqdn && tcp && f->port == 443;
+    if (!scn_opt_bool(to, "tls", &f->tls, error))
+        return false;
+    f->request = f->fqdn && f->tls;
+    if (!scn_opt_bool(to, "request", &f->request, error))
+        return false;
+    static const char *const tcp_only[] = {"tls", "request", "sni"};
+    for (size_t i = 0; !tcp && i < G_N_ELEMENTS(tcp_only); i++) {
+        const ScnNode *k = scn_get_key(to, tcp_only[i]);
+        if (k && scn_get(to, tcp_only[i]))
+            return scn_fail(error, SCN_ERROR_VALUE, &k->mark,
+                            "'%s' needs a Tcp flow: a Udp flow is one datagram", tcp_only[i]);
+    }
+    const ScnNode *sni = scn_get(to, "sni");
+    if (!sni)
+        return true;
+    if (!f->tls)
+        return scn_fail(error, SCN_ERROR_VALUE, &scn_get_key(to, "sni")->mark,
+                        "'sni' is sent in the TLS ClientHello: it needs tls: true");
+    g_autofree char *canon = NULL;
+    const char *t = NULL;
+    if (!scn_node_string(sni, "sni", &t, error))
+        return false;
+    GError *cause = NULL;
+    if (!(canon = model_dns_name_normalize(t, &cause))) {
+        scn_fail(error, SCN_ERROR_VALUE, &sni->mark, "'sni': %s", cause->message);
+        g_error_free(cause);
+        return false;
+    }
+    f->sni = g_steal_pointer(&canon);
+    return true;
+}
+
 static bool load_to(ScnLoad *ld, ScnFlowDef *f, const ScnHostDef *from, const ScnNode *to,
                     GError **error)
 {
@@ -105,9 +139,9 @@ static bool load_to(ScnLoad *ld, ScnFlowDef *f, const ScnHostDef *from, const Sc
         f->pub.to = g_strdup(ip->text);
     } else {
         if (!scn_node_string(host, "host", &t, error) ||
-            !resolve_to_host(ld, from, host, &f->dst, error))
+            !resolve_to_host(ld, from, host, &f->dst, &f->fqdn, error))
             return false;
-        f->pub.to = g_strdup_printf("host %s", t);
+        f->pub.to = f->fqdn ? g_strdup_printf("fqdn %s", f->fqdn) : g_strdup_printf("host %s", t);
     }
     int64_t port;
     if (!scn_req_int(to, "port", "'to'", 1, 65535, &port, error))
@@ -123,7 +157,7 @@ static bool load_to(ScnLoad *ld, ScnFlowDef *f, const ScnHostDef *from, const Sc
     else
         return scn_fail(error, SCN_ERROR_VALUE, &scn_get(to, "protocol")->mark,
                         "'protocol': a flow is Tcp or Udp, not \"%s\"", proto);
-    return true;
+    return load_tls(f, to, error);
 }
 
 static bool enum_error(const ScnNode *at, const char *key, const char *text,
@@ -160,6 +194,51 @@ static bool parse_verdict(const ScnNode *v, ModelVerdict *out, GError **error)
     return enum_error(v, "verdict", t, names, MODEL_VERDICT_COUNT, error);
 }
 
+/* A cause by name; with allow_none, NONE too (rootCause: NONE expects no root cause). */
+static bool parse_cause(const ScnNode *v, const char *key, bool allow_none, ModelCause *out,
+                        GError **error)
+{
+    const char *t = NULL;
+    if (!scn_node_string(v, key, &t, error))
+        return false;
+    if (allow_none && strcmp(t, "NONE") == 0) {
+        *out = MODEL_CAUSE_NONE;
+        return true;
+    }
+    if (model_cause_from_name(t, out))
+        return true;
+    const char *names[MODEL_CAUSE_COUNT];
+    for (int i = 0; i < MODEL_CAUSE_COUNT; i++)
+        names[i] = model_cause_name((ModelCause)i);
+    return enum_error(v, key, t, names + 1, MODEL_CAUSE_COUNT - 1, error);
+}
+
+/* rootCause, rootCauseAt: the earlier decision behind the drop (a DNS answer, a hosts-file
+ * line); NONE expects that there is none. */
+static bool load_root_cause(ScnExpect *x, const ScnNode *e, GError **error)
+{
+    const ScnNode *root = scn_get(e, "rootCause"), *root_at = scn_get(e, "rootCauseAt");
+    if (!root && !root_at)
+        return true;
+    if (!root)
+        return scn_fail(error, SCN_ERROR_SCHEMA, &scn_get_key(e, "rootCauseAt")->mark,
+                        "'rootCauseAt' needs 'rootCause'");
+    if (!parse_cause(root, "rootCause", true, &x->root_cause, error))
+        return false;
+    x->has_root_cause = true;
+    if (x->verdict == MODEL_VERDICT_DELIVERED && x->root_cause != MODEL_CAUSE_NONE)
+        return scn_fail(error, SCN_ERROR_VALUE, &root->mark,
+                        "a delivered flow has no root cause: drop 'rootCause' or expect dropped");
+    if (root_at && x->root_cause == MODEL_CAUSE_NONE)
+        return scn_fail(error, SCN_ERROR_VALUE, &scn_get_key(e, "rootCauseAt")->mark,
+                        "rootCause NONE has no place: drop 'rootCauseAt'");
+    const char *at = NULL;
+    if (root_at && !scn_node_string(root_at, "rootCauseAt", &at, error))
+        return false;
+    x->root_at = g_strdup(at);
+    return true;
+}
+
 static bool load_expect(ScnFlowDef *f, const ScnNode *e, GError **error)
 {
     ScnExpect *x = &f->pub.expect;
@@ -174,17 +253,13 @@ static bool load_expect(ScnFlowDef *f, const ScnNode *e, GError **error)
         !parse_verdict(v, &x->verdict, error) || !scn_opt_string(e, "at", &at, error))
         return false;
     x->at = g_strdup(at);
+    if (!load_root_cause(x, e, error))
+        return false;
     if (!cause)
         return true;
-    const char *t = NULL;
-    if (!scn_node_string(cause, "cause", &t, error))
+    const char *t = cause->text;
+    if (!parse_cause(cause, "cause", false, &x->cause, error))
         return false;
-    if (!model_cause_from_name(t, &x->cause)) {
-        const char *names[MODEL_CAUSE_COUNT];
-        for (int i = 0; i < MODEL_CAUSE_COUNT; i++)
-            names[i] = model_cause_name((ModelCause)i);
-        return enum_error(cause, "cause", t, names + 1, MODEL_CAUSE_COUNT - 1, error);
-    }
     x->has_cause = true;
     if (x->verdict == MODEL_VERDICT_DELIVERED && x->cause != MODEL_CAUSE_NONE)
         return scn_fail(error, SCN_ERROR_VALUE, &cause->mark,
@@ -196,7 +271,7 @@ static bool load_expect(ScnFlowDef *f, const ScnNode *e, GError **error)
     if (model_cause_is_root_only(x->cause))
         return scn_fail(error, SCN_ERROR_VALUE, &cause->mark,
                         "%s is a root cause only: it never ends a flow (expect the cause it led "
-                        "to)",
+                        "to, and this one as rootCause)",
                         t);
     return true;
 }
@@ -294,10 +369,16 @@ int scn_replay(ScnScenario *scn, uint64_t seed, const char *pcap_dir, ModelTrace
         ScnFlowDef *f = scn->flows->pdata[i];
         if (!f->pub.selected)
             continue;
-        if (f->proto == MODEL_IPPROTO_TCP)
-            model_net_start_tcp(scn->net, f->pub.name, f->from, f->dst, f->port, f->at);
-        else
-            model_net_start_udp(scn->net, f->pub.name, f->from, f->dst, f->port, f->at);
+        ModelFlowSpec spec = {.name = f->pub.name,
+                              .from = f->from,
+                              .fqdn = f->fqdn,
+                              .ip = f->dst,
+                              .port = f->port,
+                              .proto = f->proto,
+                              .tls = f->tls,
+                              .sni = f->sni,
+                              .request = f->request};
+        model_net_start_flow(scn->net, &spec, f->at);
     }
     sim_run(scn->engine);
     if (pcap_dir && !model_net_close_captures(scn->net, true, error)) {
@@ -320,19 +401,42 @@ static void describe(GString *out, ModelVerdict verdict, bool has_cause, ModelCa
         g_string_append_printf(out, " at %s", at);
 }
 
+/* " (root cause DNS_PUBLIC_ANSWER at corp-dns)", " (no root cause)". */
+static void describe_root(GString *out, ModelCause root, const char *at)
+{
+    if (root == MODEL_CAUSE_NONE) {
+        g_string_append(out, " (no root cause)");
+        return;
+    }
+    g_string_append_printf(out, " (root cause %s", model_cause_name(root));
+    if (at && *at)
+        g_string_append_printf(out, " at %s", at);
+    g_string_append(out, ")");
+}
+
 ScnJudgement scn_judge(const ScnFlow *flow, const ModelVerdictRecord *got, GString *outcome,
                        GString *expected)
 {
-    if (got)
-        describe(outcome, got->verdict, true, got->cause, got->at);
-    else
-        g_string_append(outcome, "no verdict");
     const ScnExpect *x = &flow->expect;
+    if (got) {
+        describe(outcome, got->verdict, true, got->cause, got->at);
+        /* A root cause is always worth telling; its absence only when one was expected. */
+        if (got->root_cause != MODEL_CAUSE_NONE ||
+            (x->has_root_cause && x->root_cause != MODEL_CAUSE_NONE))
+            describe_root(outcome, got->root_cause, got->root_at);
+    } else {
+        g_string_append(outcome, "no verdict");
+    }
     if (!x->set)
         return SCN_JUDGE_NO_EXPECT;
-    if (expected)
+    if (expected) {
         describe(expected, x->verdict, x->has_cause, x->cause, x->at);
+        if (x->has_root_cause)
+            describe_root(expected, x->root_cause, x->root_at);
+    }
     bool pass = got && got->verdict == x->verdict && (!x->has_cause || got->cause == x->cause) &&
-                (!x->at || strcmp(got->at, x->at) == 0);
+                (!x->at || strcmp(got->at, x->at) == 0) &&
+                (!x->has_root_cause || got->root_cause == x->root_cause) &&
+                (!x->root_at || (got->root_at && strcmp(got->root_at, x->root_at) == 0));
     return pass ? SCN_JUDGE_PASS : SCN_JUDGE_FAIL;
 }

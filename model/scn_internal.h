@@ -1,7 +1,8 @@
 /*
  * scn_internal.h — what the scenario loader's files share: the YAML node tree (scn_yaml.c),
  * the checked accessors and name registries (scn_load.c), and the section loaders
- * (scn_net.c, scn_flows.c). Not for other modules: the public face is scn_load.h.
+ * (scn_policy.c, scn_net.c, scn_dns.c, scn_flows.c). Not for other modules: the public face is
+ * scn_load.h.
  *
  * The loader works in two steps. scn_yaml.c turns the text into a tree of ScnNode (scalars,
  * sequences, mappings), each carrying the file, line and column it came from, with
@@ -69,6 +70,12 @@ ScnNode *scn_doc_parse(ScnDoc *doc, const char *name, const char *data, size_t l
  * located at `from` when the file cannot be read, inside the file otherwise. */
 ScnNode *scn_doc_parse_file(ScnDoc *doc, const char *path, const ScnMark *from, GError **error);
 
+/* Builds and finalizes the scenario a parsed tree describes (scn_load.c); `name` is the
+ * scenario's path for messages and scn_scenario_path(). The tree must stay alive until the
+ * call returns; nothing of it is kept. NULL with *error set on failure. scn_patch.c calls
+ * it with a tree a patch was applied to. */
+ScnScenario *scn_load_tree(ScnDoc *doc, const char *name, const ScnNode *root, GError **error);
+
 /* Reads a whole regular file of at most SCN_MAX_FILE_BYTES. On failure returns false with
  * *reason set to a sentence fragment ("No such file or directory", "not a regular file")
  * the caller frees. */
@@ -127,6 +134,8 @@ typedef struct {
     uint32_t ip;
 } ScnEndpointDef;
 
+typedef struct ScnDnsLoad ScnDnsLoad; /* scn_dns.c: names claimed, Azure DNS */
+
 typedef struct {
     ScnDoc *doc;
     ScnScenario *scn;
@@ -140,6 +149,7 @@ typedef struct {
     GHashTable *peered;       /* "a\nb" pairs already peered */
     GPtrArray *host_defs;     /* ScnHostDef *, owned (ld->hosts points into it) */
     GPtrArray *endpoint_defs; /* ScnEndpointDef *, owned (ld->endpoints points into it) */
+    ScnDnsLoad *dns;          /* created on first use; freed by scn_dns_clear() */
 } ScnLoad;
 
 void scn_names_init(ScnNames *names, const char *what);
@@ -239,6 +249,29 @@ bool scn_load_peerings(ScnLoad *ld, const ScnNode *value, GError **error);     /
 bool scn_load_hosts(ScnLoad *ld, const ScnNode *value, GError **error);        /* scn_net.c */
 bool scn_load_private_endpoints(ScnLoad *ld, const ScnNode *value, GError **error); /* scn_net.c */
 bool scn_check_asg_uses(ScnLoad *ld, GError **error);                               /* scn_net.c */
+/* scn_net.c, shared with scn_dns.c: a "VNET/SUBNET" reference (a bare subnet name gets its
+ * full path suggested); a capture file name no other object writes (error located at `at`). */
+ModelSubnet *scn_resolve_subnet(ScnLoad *ld, const ScnNode *ref, GError **error);
+bool scn_claim_capture(ScnLoad *ld, const char *capture, const ScnNode *at, GError **error);
+
+/* scn_dns.c: the dns section in two passes — servers with the hosts (flows and private
+ * endpoints may name them), zones once every VNet and endpoint exists — and Azure DNS,
+ * which every scenario has (a service host "azure-dns" at 168.63.129.16, added after the
+ * hosts unless the file declares a host at that address itself). */
+bool scn_load_dns_servers(ScnLoad *ld, const ScnNode *value, GError **error);
+bool scn_load_dns_zones(ScnLoad *ld, const ScnNode *value, GError **error);
+bool scn_dns_add_azure(ScnLoad *ld, GError **error);
+/* The DNS keys of other sections' objects, called by their loaders: vnets[].dnsServers;
+ * hosts[].dnsServers, hostsFile and fqdns; privateEndpoints[].fqdns and
+ * privateDnsIntegration. */
+bool scn_load_vnet_dns(ScnLoad *ld, const ScnNode *m, ModelVnet *vnet, GError **error);
+bool scn_load_host_dns(ScnLoad *ld, const ScnNode *m, ScnHostDef *def, GError **error);
+bool scn_load_endpoint_dns(ScnLoad *ld, const ScnNode *m, const ScnEndpointDef *pe,
+                           const ScnHostDef *service, GError **error);
+/* A DNS name a flow aims at: NULL when `ref` is no valid name (error located at ref). The
+ * canonical form, g_free. */
+char *scn_dns_flow_name(const ScnNode *ref, GError **error);
+void scn_dns_clear(ScnLoad *ld);
 
 /* scn_policy.c, shared with scn_net.c: a service tag in a rule or route must exist (error
  * with a suggestion, located at node); an ASG reference ({id: …/applicationSecurityGroups/
@@ -252,7 +285,11 @@ bool scn_load_flows(ScnLoad *ld, const ScnNode *value, GError **error); /* scn_f
 struct ScnFlowDef {
     ScnFlow pub; /* what scn_load.h shows */
     ModelHost *from;
-    uint32_t dst;
+    uint32_t dst; /* 0 when fqdn is set */
+    char *fqdn;   /* a DNS name the sender resolves, canonical; owned; NULL: dst */
+    char *sni;    /* owned; NULL: the fqdn */
+    bool tls;     /* a TLS handshake after the TCP one */
+    bool request; /* one request/response after the handshake(s) */
     uint16_t port;
     uint8_t proto; /* MODEL_IPPROTO_TCP / _UDP */
     SimTime at;

@@ -8,7 +8,9 @@
  * not written yet has a NULL loader and is refused with "'dns' is not supported yet"
  * (SCN_ERROR_UNSUPPORTED); giving it a loader is all it takes to plug it in. The same key
  * may appear twice when a section needs two passes (vnets: address spaces and subnets
- * first, peerings once every VNet exists).
+ * first, peerings once every VNet exists; dns: servers with the hosts, zones once VNets and
+ * private endpoints exist). Azure DNS is added after the hosts whether or not the file has
+ * a dns section: every VNet has it.
  */
 #include "model/scn_internal.h"
 
@@ -515,8 +517,9 @@ typedef enum {
     SCN_PHASE_POLICY,    /* NSGs and route tables: named by subnets and NICs */
     SCN_PHASE_NETWORK,   /* VNets and their subnets */
     SCN_PHASE_LINKS,     /* peerings: every VNet exists */
-    SCN_PHASE_HOSTS,     /* hosts and their NICs */
+    SCN_PHASE_HOSTS,     /* hosts and their NICs, DNS servers; then Azure DNS */
     SCN_PHASE_ENDPOINTS, /* private endpoints: name subnets and service hosts */
+    SCN_PHASE_DNS,       /* private DNS zones: name VNets; hold endpoints' records */
     SCN_PHASE_FLOWS,     /* flows: name hosts and endpoints */
     SCN_PHASE_COUNT
 } ScnPhase;
@@ -537,12 +540,13 @@ static const ScnSection sections[] = {
     {"vnets", SCN_PHASE_NETWORK, scn_load_vnets},
     {"vnets", SCN_PHASE_LINKS, scn_load_peerings},
     {"hosts", SCN_PHASE_HOSTS, scn_load_hosts},
+    {"dns", SCN_PHASE_HOSTS, scn_load_dns_servers},
     {"privateEndpoints", SCN_PHASE_ENDPOINTS, scn_load_private_endpoints},
+    {"dns", SCN_PHASE_DNS, scn_load_dns_zones},
     {"flows", SCN_PHASE_FLOWS, scn_load_flows},
     /* Planned sections (contract.md §4): refused until their loaders land. */
     {"onprem", SCN_PHASE_NETWORK, NULL},
     {"gateways", SCN_PHASE_LINKS, NULL},
-    {"dns", SCN_PHASE_ENDPOINTS, NULL},
     {"workspace", SCN_PHASE_ENDPOINTS, NULL},
     {"computes", SCN_PHASE_HOSTS, NULL},
 };
@@ -577,6 +581,7 @@ static void load_clear(ScnLoad *ld)
         g_ptr_array_free(ld->host_defs, TRUE);
     if (ld->endpoint_defs)
         g_ptr_array_free(ld->endpoint_defs, TRUE);
+    scn_dns_clear(ld);
     model_service_tags_free(ld->tags);
 }
 
@@ -588,6 +593,9 @@ static void flow_def_free(gpointer p)
     g_free((char *)f->pub.to);
     g_free((char *)f->pub.file);
     g_free((char *)f->pub.expect.at);
+    g_free((char *)f->pub.expect.root_at);
+    g_free(f->fqdn);
+    g_free(f->sni);
     g_free(f);
 }
 
@@ -605,12 +613,10 @@ void scn_scenario_free(ScnScenario *scn)
     g_free(scn);
 }
 
-static ScnScenario *load_root(ScnDoc *doc, const char *name, const char *data, size_t len,
-                              GError **error)
+/* Builds the scenario from a parsed tree: what scn_load_data does after parsing, and what
+ * scn_patch.c calls once it has applied a patch to the tree (scn_internal.h). */
+ScnScenario *scn_load_tree(ScnDoc *doc, const char *name, const ScnNode *root, GError **error)
 {
-    const ScnNode *root = scn_doc_parse(doc, name, data, len, error);
-    if (!root)
-        return NULL;
     if (root->kind != SCN_NODE_MAP) {
         scn_fail(error, SCN_ERROR_SCHEMA, &root->mark,
                  "a scenario must be a mapping of sections (scenario:, vnets:, flows: …), "
@@ -656,6 +662,8 @@ static ScnScenario *load_root(ScnDoc *doc, const char *name, const char *data, s
         }
         if (ok && phase == SCN_PHASE_META)
             ok = create_net(&ld, error);
+        if (ok && phase == SCN_PHASE_HOSTS)
+            ok = scn_dns_add_azure(&ld, error);
     }
     if (ok)
         ok = scn_check_asg_uses(&ld, error);
@@ -677,7 +685,8 @@ static ScnScenario *load_root(ScnDoc *doc, const char *name, const char *data, s
 ScnScenario *scn_load_data(const char *name, const char *data, size_t len, GError **error)
 {
     ScnDoc *doc = scn_doc_new();
-    ScnScenario *scn = load_root(doc, name, data, len, error);
+    const ScnNode *root = scn_doc_parse(doc, name, data, len, error);
+    ScnScenario *scn = root ? scn_load_tree(doc, name, root, error) : NULL;
     scn_doc_free(doc);
     return scn;
 }

@@ -13,9 +13,9 @@
  * a "did you mean" suggestion for misspelled keys and names. Nothing is half-loaded: on
  * failure no scenario is returned.
  *
- * Sections planned but not modelled yet (dns, gateways, workspace, computes, onprem, a
- * host's dnsServers, a flow's activity …) are refused with "'dns' is not supported yet",
- * never ignored.
+ * Sections planned but not modelled yet (gateways, workspace, computes, onprem, a host's
+ * via, a flow's activity …) are refused with "'gateways' is not supported yet", never
+ * ignored.
  *
  * Thread safety: distinct scenarios may be loaded and replayed in parallel threads; one
  * scenario must not be used from two threads at once.
@@ -53,14 +53,17 @@ typedef struct {
     ModelVerdict verdict; /* always compared */
     bool has_cause;       /* compare the cause too */
     ModelCause cause;
-    const char *at; /* compare the verdict's `at` too; NULL when not given */
+    const char *at;      /* compare the verdict's `at` too; NULL when not given */
+    bool has_root_cause; /* compare the verdict's root cause (NONE: expect none) */
+    ModelCause root_cause;
+    const char *root_at; /* compare where the root cause was decided; NULL when not given */
 } ScnExpect;
 
 /* A flow as the scenario declares it. Strings are owned by the scenario. */
 typedef struct {
     const char *name;
     const char *from; /* the sending host */
-    const char *to;   /* the destination as written: "10.0.1.4" or "host vm-b" */
+    const char *to;   /* the destination: "10.0.1.4", "host vm-b" or "fqdn a.b.example" */
     const char *file; /* where the flow is declared (for messages) */
     int line;
     ScnExpect expect;
@@ -108,6 +111,46 @@ bool scn_scenario_select_flows(ScnScenario *scn, const char *const *names, size_
 int scn_replay(ScnScenario *scn, uint64_t seed, const char *pcap_dir, ModelTrace *trace,
                GError **error);
 
+/* ---- planned changes and probes (scn_patch.c; `vnetsim diff`) ---- */
+
+/*
+ * Loads the scenario with the patch file applied to its YAML tree before anything is built
+ * (the merge rules are in scenarios/README.md, "Patches"): the patched scenario is then
+ * checked exactly as a file would be, and every error names the file that holds the
+ * offending node — the scenario, the patch or an included file — with its line and column.
+ * Returns the scenario, or NULL with *error set (SCN_ERROR).
+ */
+ScnScenario *scn_load_patched(const char *path, const char *patch_path, GError **error);
+
+/* A port to probe: TCP or UDP (MODEL_IPPROTO_TCP / _UDP). */
+typedef struct {
+    uint8_t proto;
+    uint16_t port;
+} ScnProbePort;
+
+/* One probe flow of scn_load_probes(). Strings are owned by the probe array. */
+typedef struct {
+    const char *flow; /* its flow name in the probing scenario ("probe-17") */
+    const char *from; /* the sending host */
+    const char *to;   /* the target host or private endpoint */
+    uint32_t ip;      /* the address aimed at: private from inside a VNet, else public */
+    uint8_t proto;
+    uint16_t port;
+} ScnProbe;
+
+/*
+ * Loads the scenario (patched when patch_path is not NULL) with its own flows replaced by
+ * probes: from every vm, appliance and internet host of the `hosts` section to every other
+ * host and private endpoint of the network (Azure DNS and the model's own hosts included),
+ * on each of ports[0..n_ports), at the address a flow's `to.host` would mean. *probes
+ * receives the probes (a GArray of ScnProbe, in flow order; free with scn_probes_free).
+ * Cost: the scenario is loaded twice (once to learn its hosts). NULL with *error set (and
+ * *probes NULL) on failure.
+ */
+ScnScenario *scn_load_probes(const char *path, const char *patch_path, const ScnProbePort *ports,
+                             size_t n_ports, GArray **probes, GError **error);
+void scn_probes_free(GArray *probes);
+
 /* ---- judging a replay against the expectations (what `vnetsim check` does) ---- */
 
 typedef enum {
@@ -118,8 +161,9 @@ typedef enum {
 
 /* Compares the flow's verdict (NULL: the flow ended without one, which fails) with its
  * expect. Appends to `outcome` what happened ("delivered at vm-b", "dropped NSG_DENIED_IN at
- * nsg-app/DenySsh", "no verdict") and, when `expected` is not NULL, what was expected in the
- * same words. */
+ * nsg-app/DenySsh", "dropped NSG_DENIED_OUT at nsg-app/DenyWeb (root cause
+ * DNS_PUBLIC_ANSWER at corp-dns)", "no verdict") and, when `expected` is not NULL, what was
+ * expected in the same words. */
 ScnJudgement scn_judge(const ScnFlow *flow, const ModelVerdictRecord *got, GString *outcome,
                        GString *expected);
 

@@ -1,6 +1,7 @@
 /*
  * scn_net.c — the scenario sections that build the topology: vnets (address spaces and
- * subnets, then peerings once every VNet exists), hosts and privateEndpoints.
+ * subnets, then peerings once every VNet exists), hosts and privateEndpoints. Their DNS
+ * keys (dnsServers, hostsFile, fqdns) are read by scn_dns.c.
  *
  * The model checks Azure's rules (subnets inside the VNet and not overlapping, reserved
  * addresses, peerings without overlap); the loader resolves names with "did you mean"
@@ -19,7 +20,7 @@
 #define SCN_MAX_SUBNETS 3000
 
 static const ScnKey vnet_keys[] = {
-    SCN_F("name"), SCN_F("addressSpace"), SCN_F("subnets"), SCN_F("peerings"), SCN_L("dnsServers"),
+    SCN_F("name"), SCN_F("addressSpace"), SCN_F("subnets"), SCN_F("peerings"), SCN_F("dnsServers"),
 };
 
 static const ScnKey subnet_keys[] = {
@@ -205,7 +206,8 @@ static bool load_vnet(ScnLoad *ld, const ScnNode *m, GError **error)
         }
     }
     g_free(prefixes);
-    if (!scn_names_add(&ld->vnets, name->text, name, vnet, error))
+    if (!scn_names_add(&ld->vnets, name->text, name, vnet, error) ||
+        !scn_load_vnet_dns(ld, m, vnet, error))
         return false;
     const ScnNode *subnets = NULL;
     if (!scn_opt_list(m, "subnets", &subnets, error))
@@ -261,7 +263,7 @@ bool scn_load_peerings(ScnLoad *ld, const ScnNode *value, GError **error)
 }
 
 /* A "vnet/subnet" reference. A bare subnet name gets a suggestion of its full path. */
-static ModelSubnet *resolve_subnet(ScnLoad *ld, const ScnNode *ref, GError **error)
+ModelSubnet *scn_resolve_subnet(ScnLoad *ld, const ScnNode *ref, GError **error)
 {
     const char *t = NULL;
     if (!scn_node_string(ref, "subnet", &t, error))
@@ -289,7 +291,8 @@ static const ScnKey host_keys[] = {
     SCN_F("name"),         SCN_F("kind"),       SCN_F("subnet"),
     SCN_F("ip"),           SCN_F("publicIp"),   SCN_F("networkSecurityGroup"),
     SCN_F("ipForwarding"), SCN_F("stateful"),   SCN_F("applicationSecurityGroups"),
-    SCN_F("listen"),       SCN_L("dnsServers"), SCN_L("via"),
+    SCN_F("listen"),       SCN_F("dnsServers"), SCN_F("hostsFile"),
+    SCN_F("fqdns"),        SCN_L("via"),
 };
 
 static const struct {
@@ -364,7 +367,7 @@ static bool forbid(const ScnNode *m, const char *key, const char *why, GError **
     return scn_fail(error, SCN_ERROR_SCHEMA, &k->mark, "'%s' does not apply to %s", key, why);
 }
 
-static bool claim_capture(ScnLoad *ld, const char *capture, const ScnNode *at, GError **error)
+bool scn_claim_capture(ScnLoad *ld, const char *capture, const ScnNode *at, GError **error)
 {
     const ScnDef *other = scn_names_find(&ld->captures, capture);
     if (other)
@@ -452,12 +455,12 @@ static bool load_host(ScnLoad *ld, const ScnNode *m, GError **error)
         const ScnNode *subnet_ref = NULL, *ip_node = NULL;
         ModelSubnet *subnet;
         if (!scn_req_node(m, "subnet", what, &subnet_ref, error) ||
-            !(subnet = resolve_subnet(ld, subnet_ref, error)) ||
+            !(subnet = scn_resolve_subnet(ld, subnet_ref, error)) ||
             !scn_req_node(m, "ip", what, &ip_node, error) ||
             !scn_node_ip(ip_node, "ip", &def->ip, error))
             return false;
         g_autofree char *capture = g_strdup_printf("%s-nic0", name->text);
-        if (!claim_capture(ld, capture, name, error))
+        if (!scn_claim_capture(ld, capture, name, error))
             return false;
         def->nic = model_net_add_nic(ld->net, host, subnet, "nic0", def->ip, &cause);
         if (!def->nic)
@@ -480,7 +483,7 @@ static bool load_host(ScnLoad *ld, const ScnNode *m, GError **error)
         model_nic_set_ip_forwarding(def->nic, forwarding);
     } else if (pub) {
         g_autofree char *capture = g_strdup_printf("%s-inet0", name->text);
-        if (!claim_capture(ld, capture, name, error))
+        if (!scn_claim_capture(ld, capture, name, error))
             return false;
         if (!model_host_set_public_ip(ld->net, host, def->public_ip, &cause))
             return scn_fail_prefix(error, cause, SCN_ERROR_VALUE, &pub->mark);
@@ -492,7 +495,7 @@ static bool load_host(ScnLoad *ld, const ScnNode *m, GError **error)
     if (!scn_opt_bool(m, "stateful", &stateful, error))
         return false;
     model_host_set_stateful(host, stateful);
-    return load_listen(m, host, error);
+    return load_listen(m, host, error) && scn_load_host_dns(ld, m, def, error);
 }
 
 bool scn_load_hosts(ScnLoad *ld, const ScnNode *value, GError **error)
@@ -508,10 +511,8 @@ bool scn_load_hosts(ScnLoad *ld, const ScnNode *value, GError **error)
 /* ---- private endpoints ---- */
 
 static const ScnKey pe_keys[] = {
-    SCN_F("name"),
-    SCN_F("subnet"),
-    SCN_F("ip"),
-    SCN_F("service"),
+    SCN_F("name"),    SCN_F("subnet"), SCN_F("ip"),
+    SCN_F("service"), SCN_F("fqdns"),  SCN_F("privateDnsIntegration"),
 };
 
 static bool load_private_endpoint(ScnLoad *ld, const ScnNode *m, GError **error)
@@ -529,7 +530,7 @@ static bool load_private_endpoint(ScnLoad *ld, const ScnNode *m, GError **error)
     ScnEndpointDef *def = g_new0(ScnEndpointDef, 1);
     g_ptr_array_add(ld->endpoint_defs, def);
     if (!scn_req_node(m, "subnet", what, &subnet_ref, error) ||
-        !(subnet = resolve_subnet(ld, subnet_ref, error)) ||
+        !(subnet = scn_resolve_subnet(ld, subnet_ref, error)) ||
         !scn_req_node(m, "ip", what, &ip_node, error) ||
         !scn_node_ip(ip_node, "ip", &def->ip, error) ||
         !scn_req_node(m, "service", what, &service_ref, error) ||
@@ -549,14 +550,15 @@ static bool load_private_endpoint(ScnLoad *ld, const ScnNode *m, GError **error)
                         name->text, host->node->mark.line);
     if (scn_names_find(&ld->endpoints, name->text))
         return scn_names_add(&ld->endpoints, name->text, name, def, error);
-    if (!claim_capture(ld, name->text, name, error))
+    if (!scn_claim_capture(ld, name->text, name, error))
         return false;
     GError *cause = NULL;
     def->nic =
         model_net_add_private_endpoint(ld->net, name->text, subnet, def->ip, service->host, &cause);
     if (!def->nic)
         return scn_fail_prefix(error, cause, SCN_ERROR_VALUE, &ip_node->mark);
-    return scn_names_add(&ld->endpoints, name->text, name, def, error);
+    return scn_names_add(&ld->endpoints, name->text, name, def, error) &&
+           scn_load_endpoint_dns(ld, m, def, service, error);
 }
 
 bool scn_load_private_endpoints(ScnLoad *ld, const ScnNode *value, GError **error)

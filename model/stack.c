@@ -41,8 +41,13 @@ static void serve_request(ModelNet *net, ModelNic *nic, ModelHost *host, ModelFl
     bool ok = r->status / 100 == 2;
     g_autofree char *detail = g_strdup_printf("request served: HTTP %d%s%s", r->status,
                                               r->detail ? " " : "", r->detail ? r->detail : "");
-    model__step(net, pkt, host->name, ok ? MODEL_STAGE_LISTENER : MODEL_STAGE_SERVICE_FIREWALL,
-                r->at ? r->at : host->name, ok ? "serve" : "deny", detail);
+    /* A missing role is the identity stage's refusal, anything else the service firewall's. */
+    ModelStage stage = MODEL_STAGE_LISTENER;
+    if (!ok)
+        stage = r->cause == MODEL_CAUSE_IDENTITY_NOT_AUTHORIZED ? MODEL_STAGE_IDENTITY
+                                                                : MODEL_STAGE_SERVICE_FIREWALL;
+    model__step(net, pkt, host->name, stage, r->at ? r->at : host->name, ok ? "serve" : "deny",
+                detail);
     if (!ok && r->cause == MODEL_CAUSE_NONE)
         r->cause = MODEL_CAUSE_SERVICE_FIREWALL_DENIED;
 
@@ -96,6 +101,10 @@ static void tcp_serve(ModelNet *net, ModelNic *nic, ModelHost *host, ModelPacket
         }
         return;
     }
+    if (!flow && pkt->health_probe && pkt->payload_len) { /* lb.c: an HTTP probe's GET */
+        model__lb_probe_serve(net, nic, host, pkt);
+        return;
+    }
     if (!flow || pkt->payload_len == 0)
         return;
     if (flow->phase == PHASE_TLS) {
@@ -122,7 +131,9 @@ static void udp_serve(ModelNet *net, ModelNic *nic, ModelHost *host, ModelPacket
     ModelFlow *flow = model__flow_of(net, pkt);
     bool dns = host->dns_server && (pkt->key.dport == 53 || pkt->key.sport == 53);
     if (dns || listening(host, MODEL_IPPROTO_UDP, pkt->key.dport)) {
-        if (flow && flow->kind == FLOW_UDP && !flow->done && flow->from != host) {
+        /* Not while it resolves: its DNS query is not the flow's datagram. */
+        if (flow && flow->kind == FLOW_UDP && !flow->done && flow->from != host &&
+            flow->phase != PHASE_RESOLVE) {
             model__step(net, pkt, host->name, MODEL_STAGE_LISTENER, host->name, "accept",
                         "datagram delivered to a listening port");
             model__flow_finish(net, flow, MODEL_VERDICT_DELIVERED, MODEL_CAUSE_NONE, host->name,
@@ -153,6 +164,10 @@ static void udp_serve(ModelNet *net, ModelNic *nic, ModelHost *host, ModelPacket
 void model__host_receive(ModelNet *net, ModelNic *nic, ModelPacket *pkt)
 {
     ModelHost *host = nic->pe_target ? nic->pe_target : nic->host;
+    if (host && host->azfw && model__azfw_local(net, nic, pkt)) { /* azfw.c: DNS, no proxy */
+        model__packet_free(pkt);
+        return;
+    }
     ModelFlow *flow = model__flow_of(net, pkt);
     if (host && flow && host == flow->from) { /* the client's own end */
         if (pkt->key.proto == MODEL_IPPROTO_TCP && pkt->key.dport == flow->sport)

@@ -45,6 +45,11 @@ typedef struct {
  * Returns CLI_EXIT_OK or CLI_EXIT_USAGE (message on `err`).
  */
 int cli_run(const CliRunOptions *opt, FILE *out, FILE *err);
+/* cli_run, also writing Azure VNet flow log records (model/flowlog.h) to `flow_log` (NULL:
+ * none): built from the captures and the trace, written to a hidden temporary sibling and
+ * renamed onto flow_log once the output directory is committed, so a failure leaves
+ * neither half. */
+int cli_run_flow_log(const CliRunOptions *opt, const char *flow_log, FILE *out, FILE *err);
 
 /* Test hook: when set, called with the filled temporary directory just before it is
  * renamed into place; a nonzero return makes the run fail there (as a crash or a full disk

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "model/flowlog.h"
 #include "model/scn_load.h"
 
 int (*cli_run_before_commit)(const char *tmp_dir);
@@ -146,7 +147,51 @@ static bool commit_dir(const char *tmp, const char *dir, const char *parent, con
     return true;
 }
 
+/* Writes the flow log of the replay to a hidden temporary sibling of `path` (*tmp_out, which
+ * the caller renames onto path or removes). False with a message on `err`. */
+static bool flow_log_prepare(const ScnScenario *scn, const ModelTrace *trace, const char *pcap_dir,
+                             const char *path, char **tmp_out, FILE *err)
+{
+    GError *error = NULL;
+    g_autofree char *json =
+        model_flowlog_json(scn_scenario_net(scn), trace, pcap_dir, scn_scenario_name(scn), &error);
+    if (!json) {
+        fprintf(err, "%s\n", error->message);
+        g_error_free(error);
+        return false;
+    }
+    g_autofree char *dir = g_path_get_dirname(path);
+    g_autofree char *base = g_path_get_basename(path);
+    char *tmp = g_strdup_printf("%s/.%s.tmp-XXXXXX", dir, base);
+    int fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, 0644);
+    size_t len = strlen(json);
+    bool ok = fd >= 0;
+    for (size_t off = 0; ok && off < len;) {
+        ssize_t n = write(fd, json + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        ok = n > 0;
+        off += ok ? (size_t)n : 0;
+    }
+    if (fd >= 0 && close(fd) != 0)
+        ok = false;
+    if (!ok) {
+        fprintf(err, "%s: cannot write the flow log: %s\n", path, g_strerror(errno));
+        if (fd >= 0)
+            g_unlink(tmp);
+        g_free(tmp);
+        return false;
+    }
+    *tmp_out = tmp;
+    return true;
+}
+
 int cli_run(const CliRunOptions *opt, FILE *out, FILE *err)
+{
+    return cli_run_flow_log(opt, NULL, out, err);
+}
+
+int cli_run_flow_log(const CliRunOptions *opt, const char *flow_log, FILE *out, FILE *err)
 {
     GError *error = NULL;
     ScnScenario *scn = scn_load(opt->scenario, &error);
@@ -157,7 +202,7 @@ int cli_run(const CliRunOptions *opt, FILE *out, FILE *err)
     }
     int rc = CLI_EXIT_USAGE;
     ModelTrace *trace = NULL;
-    char *tmp = NULL, *stranger = NULL, *pcap_dir = NULL, *trace_path = NULL;
+    char *tmp = NULL, *stranger = NULL, *pcap_dir = NULL, *trace_path = NULL, *flow_tmp = NULL;
     g_autofree char *default_dir = g_build_filename("out", scn_scenario_name(scn), NULL);
     g_autofree char *dir = g_canonicalize_filename(opt->out_dir ? opt->out_dir : default_dir, NULL);
     g_autofree char *parent = g_path_get_dirname(dir);
@@ -191,6 +236,11 @@ int cli_run(const CliRunOptions *opt, FILE *out, FILE *err)
     if (scn_replay(scn, opt->seed, pcap_dir, trace, &error) != 0 ||
         !model_trace_write(trace, trace_path, &error))
         goto out;
+    /* --flow-log: built from the committed captures and the trace, written to a hidden
+     * sibling of FILE now and renamed onto it once the output directory is in place, so a
+     * failure leaves neither half. */
+    if (flow_log && !flow_log_prepare(scn, trace, pcap_dir, flow_log, &flow_tmp, err))
+        goto out;
     if (cli_run_before_commit && cli_run_before_commit(tmp) != 0) {
         fprintf(err, "%s: the run was interrupted before its output was committed\n", dir);
         goto out;
@@ -198,6 +248,11 @@ int cli_run(const CliRunOptions *opt, FILE *out, FILE *err)
     if (!commit_dir(tmp, dir, parent, base, &error))
         goto out;
     g_clear_pointer(&tmp, g_free);
+    if (flow_tmp && rename(flow_tmp, flow_log) != 0) {
+        fprintf(err, "%s: cannot write the flow log: %s\n", flow_log, g_strerror(errno));
+        goto out;
+    }
+    g_clear_pointer(&flow_tmp, g_free);
     for (size_t i = 0; i < scn_scenario_n_flows(scn); i++) {
         const ScnFlow *f = scn_scenario_flow(scn, i);
         if (f->selected)
@@ -213,6 +268,10 @@ out:
         remove_tree(tmp);
         g_free(tmp);
     }
+    if (flow_tmp) {
+        g_unlink(flow_tmp);
+        g_free(flow_tmp);
+    }
     g_free(stranger);
     g_free(pcap_dir);
     g_free(trace_path);
@@ -223,7 +282,7 @@ out:
 
 int cmd_run(int argc, char **argv)
 {
-    char *out = NULL, *seed_text = NULL;
+    char *out = NULL, *seed_text = NULL, *flow_log = NULL;
     char **flows = NULL;
     GOptionEntry entries[] = {
         {"out", 'o', 0, G_OPTION_ARG_FILENAME, &out,
@@ -231,6 +290,8 @@ int cmd_run(int argc, char **argv)
         {"seed", 0, 0, G_OPTION_ARG_STRING, &seed_text, "random seed (default 1)", "N"},
         {"flow", 0, 0, G_OPTION_ARG_STRING_ARRAY, &flows, "replay only this flow (repeat for more)",
          "NAME"},
+        {"flow-log", 0, 0, G_OPTION_ARG_FILENAME, &flow_log,
+         "also write Azure VNet flow log records (JSON) to FILE, atomically", "FILE"},
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
     GOptionContext *ctx =
@@ -265,11 +326,12 @@ int cmd_run(int argc, char **argv)
             .flows = (const char *const *)flows,
             .n_flows = flows ? g_strv_length(flows) : 0,
         };
-        rc = cli_run(&opt, stdout, stderr);
+        rc = cli_run_flow_log(&opt, flow_log, stdout, stderr);
     }
     g_clear_error(&error);
     g_free(out);
     g_free(seed_text);
+    g_free(flow_log);
     g_strfreev(flows);
     return rc;
 }

@@ -11,6 +11,7 @@
 
 #include "model/cause.h"
 #include "tools/cli.h"
+#include "tools/cli_why.h"
 #include "tools/demo.h"
 
 #define EXIT_USAGE 2
@@ -24,6 +25,9 @@ static const char *const usage_text =
     "Subcommands:\n"
     "  run       replay a scenario file (writes pcaps and trace.jsonl, prints each flow)\n"
     "  check     replay scenarios and compare each flow with its expect\n"
+    "  explain   tell hop by hop why a flow failed: cause, root cause, documented fix\n"
+    "  diff      replay two configurations (or one and a patch) and list what changed\n"
+    "  lint      report configuration findings without simulating\n"
     "  demo      replay the built-in demonstration topology (writes pcaps and trace.jsonl)\n"
     "  causes    list the drop causes a trace can name\n"
     "\n"
@@ -102,6 +106,12 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "check") == 0)
         return cmd_check(argc - 1, argv + 1);
+    if (strcmp(cmd, "explain") == 0)
+        return cmd_explain(argc - 1, argv + 1);
+    if (strcmp(cmd, "diff") == 0)
+        return cmd_diff(argc - 1, argv + 1);
+    if (strcmp(cmd, "lint") == 0)
+        return cmd_lint(argc - 1, argv + 1);
     fprintf(stderr, "vnetsim: unknown subcommand '%s'\n\n%s", cmd, usage_text);
     return EXIT_USAGE;
 }

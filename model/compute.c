@@ -1,0 +1,607 @@
+/*
+ * compute.c — AML compute instances and clusters: Batch nodes injected into a subnet, the
+ * NSG Batch puts on their NICs, their public addresses, the management traffic that
+ * decides whether a node is usable, and their documented outbound requirements.
+ *
+ * Sources (azdocs: MicrosoftDocs/azure-docs):
+ *  - domain.md §4.3 (seeds 000, 001, 004): creating compute "also creates … an NSG
+ *    (Batch-managed, at NIC level), a public IP, a load balancer (clusters delete/recreate
+ *    these when scaling to 0 nodes; instances keep them). Inbound the NSG allows: TCP
+ *    29876–29877 from BatchNodeManagement; TCP 44224 from AzureMachineLearning (compute
+ *    instance); optional TCP 22 for SSH. … If a subnet NSG or firewall denies Batch inbound,
+ *    the node is marked unusable."
+ *  - includes/machine-learning-public-internet-access.md: the outbound service tags and
+ *    ports (AzureActiveDirectory 80/443, AzureMachineLearning 443/18881 + UDP 5831,
+ *    BatchNodeManagement.region 443, AzureResourceManager 443, Storage.region 443,
+ *    AzureFrontDoor.FrontEnd 443, MicrosoftContainerRegistry.region 443), 445 to the
+ *    default storage's file share, inbound 44224 from AzureMachineLearning for public-IP
+ *    compute only.
+ *  - articles/machine-learning/how-to-secure-training-vnet.md, "No public IP for compute
+ *    clusters": "no inbound communication requirements from public internet"; "By
+ *    default, you do not have public internet access from No Public IP Compute Cluster …
+ *    configure User Defined Routing (UDR) to reach to a public IP … a public IP of your
+ *    firewall, or … Virtual Network NAT"; "No public IP clusters are dependent on Azure
+ *    Private Link for Azure Machine Learning workspace"; they require private endpoint
+ *    network policies disabled ("The specified subnet has PrivateLinkServiceNetworkPolicies
+ *    or PrivateEndpointNetworkEndpoints enabled").
+ *  - includes/machine-learning-compute-user-defined-routes.md / domain.md §4.3 forced
+ *    tunneling: UDRs for the BatchNodeManagement and AzureMachineLearning prefixes with next
+ *    hop Internet (the public IP answers directly), or a NAT gateway.
+ *
+ * The public address: Azure puts a load balancer with inbound NAT rules (one frontend port
+ * per node) in front of the nodes. lb.c models load-balancing rules only (a 5-tuple hash
+ * over healthy backends), not inbound NAT rules, so it cannot address one node; each node
+ * gets an instance public IP instead, which forwards the same way (DNAT to the node's
+ * private address, then the subnet NSG and the NIC NSG decide).
+ *
+ * A node's usability is never looked up: the management connection runs packet by packet
+ * (through service_managed.c's Batch and AML service hosts) and its outcome, with the
+ * object that stopped it, becomes the verdict COMPUTE_NODE_UNUSABLE.
+ */
+#include "model/net_internal.h"
+
+#include <string.h>
+
+#define COMPUTE_ERROR (g_quark_from_static_string("model-compute"))
+
+#define PORT_BATCH_NODE  29876 /* and 29877 */
+#define PORT_AML_COMPUTE 44224
+#define PRIO_BATCH       1000 /* the Batch NSG's rules: priorities are not documented */
+#define PRIO_AML         1010
+#define PRIO_SSH         1020
+
+struct ModelCompute {
+    char *name;
+    ModelComputeKind kind;
+    ModelSubnet *subnet;
+    bool public_ip;
+    ModelComputeOptions options;
+    ModelNsg *nsg;
+    GPtrArray *nodes; /* ModelHost *, borrowed (the net owns them) */
+    GPtrArray *nics;  /* ModelNic *, borrowed */
+};
+
+typedef struct {
+    ModelNet *net;
+    char *name;
+    ModelCompute *compute;
+    unsigned node;
+    ModelComputeManager who;
+    bool inbound;     /* the manager connects to the node (else the node calls out) */
+    uint32_t manager; /* the manager's address */
+} Call;
+
+/* ---- the set ---- */
+
+static void compute_free(gpointer p)
+{
+    ModelCompute *c = p;
+    g_ptr_array_free(c->nodes, TRUE);
+    g_ptr_array_free(c->nics, TRUE);
+    g_free(c->name);
+    g_free(c);
+}
+
+static void call_free(gpointer p)
+{
+    Call *c = p;
+    g_free(c->name);
+    g_free(c);
+}
+
+ModelComputeSet *model__computes(ModelNet *net)
+{
+    if (!net->computes) {
+        net->computes = g_new0(ModelComputeSet, 1);
+        net->computes->computes = g_ptr_array_new_with_free_func(compute_free);
+        net->computes->aks = g_ptr_array_new_with_free_func(model__aks_free);
+        net->computes->calls = g_ptr_array_new_with_free_func(call_free);
+    }
+    return net->computes;
+}
+
+void model__computes_free(ModelNet *net)
+{
+    if (!net->computes)
+        return;
+    g_ptr_array_free(net->computes->calls, TRUE);
+    g_ptr_array_free(net->computes->aks, TRUE);
+    g_ptr_array_free(net->computes->computes, TRUE);
+    g_free(net->computes);
+    net->computes = NULL;
+}
+
+ModelCompute *model_net_find_compute(const ModelNet *net, const char *name)
+{
+    for (guint i = 0; net->computes && i < net->computes->computes->len; i++) {
+        ModelCompute *c = g_ptr_array_index(net->computes->computes, i);
+        if (strcmp(c->name, name) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+unsigned model_compute_n_nodes(const ModelCompute *c)
+{
+    return c->nodes->len;
+}
+
+ModelHost *model_compute_node(const ModelCompute *c, unsigned i)
+{
+    return i < c->nodes->len ? g_ptr_array_index(c->nodes, i) : NULL;
+}
+
+static ModelNic *node_nic(const ModelCompute *c, unsigned i)
+{
+    return i < c->nics->len ? g_ptr_array_index(c->nics, i) : NULL;
+}
+
+uint32_t model_compute_node_ip(const ModelCompute *c, unsigned i)
+{
+    ModelNic *n = node_nic(c, i);
+    return n ? n->ip : 0;
+}
+
+uint32_t model_compute_node_public_ip(const ModelCompute *c, unsigned i)
+{
+    ModelNic *n = node_nic(c, i);
+    return n ? n->public_ip : 0;
+}
+
+ModelNsg *model_compute_nsg(const ModelCompute *c)
+{
+    return c->nsg;
+}
+
+/* ---- building ---- */
+
+gboolean model__subnet_free_addresses(ModelSubnet *subnet, unsigned n, uint32_t *out,
+                                      const char *what, GError **error)
+{
+    uint64_t size = 1ull << (32 - subnet->prefix.len);
+    unsigned found = 0;
+    /* Azure reserves the first four addresses and the last (virtual-networks-faq.md). */
+    for (uint64_t off = 4; found < n && size > 5 && off < size - 1; off++) {
+        uint32_t ip = subnet->prefix.addr + (uint32_t)off;
+        if (!g_hash_table_contains(subnet->vnet->nic_by_ip, GUINT_TO_POINTER(ip)))
+            out[found++] = ip;
+    }
+    if (found == n)
+        return TRUE;
+    g_set_error(error, COMPUTE_ERROR, 0,
+                "%s: subnet %s has %u free address(es), %u needed (without enough free IP "
+                "addresses a cluster is only partially allocated)",
+                what, subnet->path, found, n);
+    return FALSE;
+}
+
+static gboolean add_rule(ModelNsg *nsg, const char *name, int priority, const char *source,
+                         const char *ports, GError **error)
+{
+    ModelNsgRule *r = model_nsg_rule_new(name, priority, MODEL_DIR_INBOUND, MODEL_ACCESS_ALLOW,
+                                         MODEL_NSG_PROTO_TCP);
+    if (!model_nsg_rule_add_address(r, MODEL_NSG_SRC, source, error) ||
+        !model_nsg_rule_add_address(r, MODEL_NSG_DST, "*", error) ||
+        !model_nsg_rule_add_ports(r, MODEL_NSG_SRC, "*", error) ||
+        !model_nsg_rule_add_ports(r, MODEL_NSG_DST, ports, error)) {
+        model_nsg_rule_free(r);
+        return FALSE;
+    }
+    return model_nsg_add_rule(nsg, r, error);
+}
+
+/* The NSG Batch creates for the pool's NICs ("Batch-managed, at NIC level"). */
+static ModelNsg *batch_nsg(ModelNet *net, const ModelCompute *c, GError **error)
+{
+    g_autofree char *name = g_strdup_printf("%s-nsg", c->name);
+    ModelNsg *nsg = model_net_add_nsg(net, name, error);
+    if (!nsg)
+        return NULL;
+    if (!add_rule(nsg, "BatchNodeManagement", PRIO_BATCH, "BatchNodeManagement", "29876-29877",
+                  error))
+        return NULL;
+    /* "inbound TCP 44224 from AzureMachineLearning (public-IP compute only)"; the seeds
+     * list it for compute instances. */
+    if ((c->kind == MODEL_COMPUTE_INSTANCE || c->public_ip) &&
+        !add_rule(nsg, "AzureMachineLearning", PRIO_AML, "AzureMachineLearning", "44224", error))
+        return NULL;
+    if (c->options.ssh && !add_rule(nsg, "SSH", PRIO_SSH, "*", "22", error))
+        return NULL;
+    return nsg;
+}
+
+static gboolean add_node(ModelNet *net, ModelCompute *c, unsigned i, uint32_t ip,
+                         uint32_t public_ip, GError **error)
+{
+    g_autofree char *name = c->kind == MODEL_COMPUTE_INSTANCE
+                                ? g_strdup(c->name)
+                                : g_strdup_printf("%s-node%u", c->name, i);
+    ModelHost *h = model_net_add_host(net, name, MODEL_HOST_VM, error);
+    if (!h)
+        return FALSE;
+    ModelNic *nic = model_net_add_nic(net, h, c->subnet, "nic0", ip, error);
+    if (!nic)
+        return FALSE;
+    model_nic_set_nsg(nic, c->nsg);
+    if (public_ip && !model_nic_set_public_ip(net, nic, public_ip, error))
+        return FALSE;
+    model_host_listen(h, MODEL_IPPROTO_TCP, PORT_BATCH_NODE);
+    model_host_listen(h, MODEL_IPPROTO_TCP, PORT_BATCH_NODE + 1);
+    model_host_listen(h, MODEL_IPPROTO_TCP, PORT_AML_COMPUTE);
+    if (c->options.ssh)
+        model_host_listen(h, MODEL_IPPROTO_TCP, 22);
+    g_ptr_array_add(c->nodes, h);
+    g_ptr_array_add(c->nics, nic);
+    return TRUE;
+}
+
+ModelCompute *model_net_add_compute(ModelNet *net, const char *name, ModelComputeKind kind,
+                                    ModelSubnet *subnet, unsigned nodes, bool public_ip,
+                                    const ModelComputeOptions *options, GError **error)
+{
+    if (!name || !*name || !subnet) {
+        g_set_error(error, COMPUTE_ERROR, 0, "compute needs a name and a subnet");
+        return NULL;
+    }
+    if (model_net_find_compute(net, name)) {
+        g_set_error(error, COMPUTE_ERROR, 0, "compute '%s' already exists", name);
+        return NULL;
+    }
+    if (kind == MODEL_COMPUTE_INSTANCE && nodes != 1) {
+        g_set_error(error, COMPUTE_ERROR, 0,
+                    "compute instance '%s' is one node (%u asked); use a cluster for more", name,
+                    nodes);
+        return NULL;
+    }
+    g_autofree uint32_t *ips = g_new0(uint32_t, nodes ? nodes : 1);
+    g_autofree char *what = g_strdup_printf("compute '%s'", name);
+    if (!model__subnet_free_addresses(subnet, nodes, ips, what, error))
+        return NULL;
+    ModelCompute *c = g_new0(ModelCompute, 1);
+    c->name = g_strdup(name);
+    c->kind = kind;
+    c->subnet = subnet;
+    c->public_ip = public_ip;
+    if (options)
+        c->options = *options;
+    c->nodes = g_ptr_array_new();
+    c->nics = g_ptr_array_new();
+    g_ptr_array_add(model__computes(net)->computes, c);
+    if (nodes == 0) /* a cluster scaled to 0: no NSG, no public IP, no load balancer */
+        return c;
+    c->nsg = batch_nsg(net, c, error);
+    if (!c->nsg)
+        return NULL;
+    g_autofree char *cloud = g_strdup_printf("AzureCloud.%s", net->region);
+    for (unsigned i = 0; i < nodes; i++) {
+        uint32_t pub = 0;
+        if (public_ip && c->options.first_public_ip)
+            pub = c->options.first_public_ip + i;
+        else if (public_ip && !model__service_tag_address(net, cloud, &pub, error))
+            return NULL;
+        if (!add_node(net, c, i, ips[i], pub, error)) {
+            g_prefix_error(error, "compute '%s': ", name);
+            return NULL;
+        }
+    }
+    return c;
+}
+
+/* ---- finalize ---- */
+
+static bool vnet_reaches(const ModelVnet *a, const ModelVnet *b)
+{
+    if (a == b)
+        return true;
+    for (guint i = 0; i < a->peers->len; i++)
+        if (g_ptr_array_index(a->peers, i) == b)
+            return true;
+    return false;
+}
+
+static gboolean check_compute(const ModelCompute *c, GError **error)
+{
+    if (c->public_ip)
+        return TRUE;
+    const ModelService *ws = c->options.workspace;
+    const ModelVnet *vnet = c->subnet->vnet;
+    bool pe = false;
+    for (guint i = 0; ws && i < ws->pes->len; i++) {
+        const ModelServicePe *p = g_ptr_array_index(ws->pes, i);
+        pe |= strcmp(p->subresource, "amlworkspace") == 0 && p->nic->subnet &&
+              vnet_reaches(vnet, p->nic->subnet->vnet);
+    }
+    if (!pe) {
+        g_set_error(error, COMPUTE_ERROR, 0,
+                    "compute '%s' has no public IP: it depends on Azure Private Link for the "
+                    "workspace, and %s has no amlworkspace private endpoint in %s or a peered "
+                    "virtual network (how-to-secure-training-vnet.md)",
+                    c->name, ws ? ws->name : "no workspace given", vnet->name);
+        return FALSE;
+    }
+    if (c->subnet->pe_policies != MODEL_PE_POLICIES_DISABLED) {
+        g_set_error(error, COMPUTE_ERROR, 0,
+                    "compute '%s' has no public IP: \"The specified subnet has "
+                    "PrivateLinkServiceNetworkPolicies or PrivateEndpointNetworkEndpoints "
+                    "enabled\" — disable private endpoint network policies on %s "
+                    "(how-to-secure-training-vnet.md)",
+                    c->name, c->subnet->path);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+gboolean model__compute_check(ModelNet *net, GError **error)
+{
+    if (!net->computes)
+        return TRUE;
+    for (guint i = 0; i < net->computes->computes->len; i++)
+        if (!check_compute(g_ptr_array_index(net->computes->computes, i), error))
+            return FALSE;
+    for (guint i = 0; i < net->computes->aks->len; i++)
+        if (!model__aks_check(net, g_ptr_array_index(net->computes->aks, i), error))
+            return FALSE;
+    return TRUE;
+}
+
+/* ---- management: is the node usable? ---- */
+
+static const char *requirement(const Call *call)
+{
+    if (call->who == MODEL_COMPUTE_MGMT_AML)
+        return "inbound TCP 44224 from the AzureMachineLearning service tag";
+    return call->inbound ? "inbound TCP 29876-29877 from the BatchNodeManagement service tag"
+                         : "outbound TCP 443 to the BatchNodeManagement service tag";
+}
+
+/* The priority a rule allowing the traffic needs: below the deciding rule's (4097 for a
+ * default rule: any custom priority will do). */
+static int rule_priority(ModelNet *net, const char *nsg_name, const char *rule, ModelDirection dir)
+{
+    const ModelNsg *nsg = model_net_find_nsg(net, nsg_name);
+    size_t n = 0;
+    const ModelNsgRule *const *rules = nsg ? model_nsg_rules(nsg, dir, &n) : NULL;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(rules[i]->name, rule) == 0)
+            return rules[i]->is_default ? 4097 : rules[i]->priority;
+    return 4097;
+}
+
+/* "BatchNodeManagement.EastUS": the regional tag as the tag table spells it. */
+static char *regional_tag(ModelNet *net, const char *tag)
+{
+    g_autofree char *name = g_strdup_printf("%s.%s", tag, net->region);
+    const char *canon = model_service_tags_canonical_name(net->tags, name);
+    return g_strdup(canon ? canon : name);
+}
+
+/* The fix for what stopped the management connection, from what the packets met. */
+static char *unusable_hint(ModelNet *net, const Call *call, ModelCause cause, const char *at,
+                           const char *inner_hint)
+{
+    ModelHost *node = model_compute_node(call->compute, call->node);
+    ModelSubnet *subnet = call->compute->subnet;
+    GString *s = g_string_new(NULL);
+    g_string_append_printf(s, "%s cannot be managed: %s at %s. ", node->name,
+                           model_cause_name(cause), at);
+    const char *slash = strchr(at, '/');
+    if ((cause == MODEL_CAUSE_NSG_DENIED_IN || cause == MODEL_CAUSE_NSG_DENIED_OUT) && slash) {
+        g_autofree char *name = g_strndup(at, (gsize)(slash - at));
+        int below = rule_priority(net, name, slash + 1,
+                                  cause == MODEL_CAUSE_NSG_DENIED_IN ? MODEL_DIR_INBOUND
+                                                                     : MODEL_DIR_OUTBOUND);
+        g_string_append_printf(s,
+                               "Allow %s in NSG %s with a priority number below %d, so that it "
+                               "is evaluated before rule %s (how-to-secure-training-vnet.md)",
+                               requirement(call), name, below, slash + 1);
+        return g_string_free(s, FALSE);
+    }
+    /* Where the node's packets to the manager go: a 0.0.0.0/0 to an appliance or gateway
+     * (forced tunneling) takes the replies away from the internet they came from. */
+    const ModelRoute *route = model_routes_lookup(subnet->routes, call->manager);
+    bool tunneled = route && (route->type == MODEL_NEXT_HOP_VIRTUAL_APPLIANCE ||
+                              route->type == MODEL_NEXT_HOP_VIRTUAL_NETWORK_GATEWAY);
+    if (tunneled) {
+        g_autoptr(GString) r = g_string_new(NULL);
+        model_route_describe(route, r);
+        char m[MODEL_IP_STRLEN];
+        model_ip_format(call->manager, m);
+        g_string_append_printf(s, "The node's packets to %s (%s) take route %s", m,
+                               call->who == MODEL_COMPUTE_MGMT_AML ? "AzureMachineLearning"
+                                                                   : "BatchNodeManagement",
+                               r->str);
+        if (call->inbound)
+            g_string_append(s, " while the management connection came in from the internet: "
+                               "the reply returns asymmetrically");
+        g_autofree char *batch = regional_tag(net, "BatchNodeManagement");
+        g_autofree char *aml = regional_tag(net, "AzureMachineLearning");
+        g_string_append_printf(s,
+                               ". Add user-defined routes for the %s and %s service tags with "
+                               "next hop Internet to %s%s of %s",
+                               batch, aml, subnet->route_table ? "route table " : "a route table",
+                               subnet->route_table ? subnet->route_table->name : "", subnet->path);
+        if (!call->inbound)
+            g_string_append(s, ", or let the firewall allow them, or attach a NAT gateway");
+        g_string_append(s, " (machine-learning-compute-user-defined-routes.md)");
+        return g_string_free(s, FALSE);
+    }
+    g_string_append_printf(s, "The node needs %s", requirement(call));
+    if (!call->inbound)
+        g_string_append(s, " and an outbound path (NAT gateway, a firewall through a UDR, or "
+                           "default outbound access)");
+    if (inner_hint && *inner_hint)
+        g_string_append_printf(s, "; %s", inner_hint);
+    return g_string_free(s, FALSE);
+}
+
+static void call_verdict(ModelNet *net, const Call *call, ModelVerdict verdict, ModelCause cause,
+                         const char *at, ModelCause root, const char *root_at, const char *hint)
+{
+    model_trace_verdict(net->trace, &(ModelVerdictRecord){
+                                        .flow = call->name,
+                                        .verdict = verdict,
+                                        .cause = cause,
+                                        .at = at ? at : "",
+                                        .root_cause = root,
+                                        .root_at = root_at ? root_at : "",
+                                        .hint = hint ? hint : "",
+                                        .t_ns = sim_now(net->engine),
+                                    });
+}
+
+static void call_done(ModelNet *net, ModelFlow *flow, ModelVerdict verdict, ModelCause cause,
+                      const char *at, const char *hint, void *ctx)
+{
+    (void)flow;
+    Call *call = ctx;
+    ModelHost *node = model_compute_node(call->compute, call->node);
+    if (verdict == MODEL_VERDICT_DELIVERED) {
+        call_verdict(net, call, verdict, MODEL_CAUSE_NONE, node->name, MODEL_CAUSE_NONE, NULL, "");
+        return;
+    }
+    if (verdict == MODEL_VERDICT_ABORTED) {
+        call_verdict(net, call, verdict, cause, at, MODEL_CAUSE_NONE, NULL, hint);
+        return;
+    }
+    g_autofree char *fix = unusable_hint(net, call, cause, at ? at : "", hint);
+    call_verdict(net, call, MODEL_VERDICT_DROPPED, MODEL_CAUSE_COMPUTE_NODE_UNUSABLE, at, cause, at,
+                 fix);
+}
+
+int model_net_start_compute_management(ModelNet *net, const char *flow, ModelCompute *c,
+                                       unsigned node, ModelComputeManager who, SimTime at)
+{
+    g_return_val_if_fail(net->engine && net->trace, -1);
+    Call *call = g_new0(Call, 1);
+    call->net = net;
+    call->name = g_strdup(flow);
+    call->compute = c;
+    call->node = node;
+    call->who = who;
+    g_ptr_array_add(model__computes(net)->calls, call);
+    ModelHost *host = model_compute_node(c, node);
+    ModelNic *nic = node_nic(c, node);
+    bool managed = net->services && net->services->managed;
+    const char *manager = who == MODEL_COMPUTE_MGMT_AML ? "aml-service" : "batch";
+    call->manager = model_net_managed_address(net, manager);
+    if (!host || !managed || (who == MODEL_COMPUTE_MGMT_AML && !nic->public_ip)) {
+        const char *why =
+            !host      ? "the compute has no such node (a cluster at 0 nodes has none)"
+            : !managed ? "the managed services (Batch, the AML service) are not in the scenario"
+                       : "without a public IP the AML service reaches the instance over Private "
+                         "Link, which is not modelled";
+        call_verdict(net, call, MODEL_VERDICT_ABORTED,
+                     host && managed ? MODEL_CAUSE_UNSUPPORTED_FEATURE
+                                     : MODEL_CAUSE_UNKNOWN_ENDPOINT,
+                     host ? host->name : c->name, MODEL_CAUSE_NONE, NULL, why);
+        return -1;
+    }
+    int index;
+    if (who == MODEL_COMPUTE_MGMT_AML) {
+        call->inbound = true;
+        g_autofree char *inner = g_strdup_printf("%s/aml-44224", flow);
+        index = model_net_start_aml_service_call(net, inner, nic->public_ip, at);
+    } else if (nic->public_ip && net->services->batch_mode == MODEL_BATCH_CLASSIC) {
+        call->inbound = true;
+        g_autofree char *inner = g_strdup_printf("%s/batch-29876", flow);
+        index = model_net_start_batch_node_management(net, inner, host, at);
+    } else if (nic->public_ip) {
+        g_autofree char *inner = g_strdup_printf("%s/batch-443", flow);
+        index = model_net_start_batch_node_management(net, inner, host, at);
+    } else {
+        /* No public IP: "no inbound communication requirements"; the node calls Batch's
+         * node management endpoint (simplified communication) through its outbound path. */
+        g_autofree char *inner = g_strdup_printf("%s/batch-443", flow);
+        g_autofree char *fqdn = g_strdup_printf("amlbatch.%s.service.batch.azure.com", net->region);
+        ModelFlowSpec spec = {.name = inner,
+                              .from = host,
+                              .fqdn = fqdn,
+                              .port = 443,
+                              .proto = MODEL_IPPROTO_TCP,
+                              .tls = true,
+                              .request = true};
+        index = model_net_start_flow(net, &spec, at);
+    }
+    if (index < 0)
+        return -1;
+    ModelFlow *inner = g_ptr_array_index(net->flows, (guint)index);
+    inner->on_finish = call_done;
+    inner->on_finish_ctx = call;
+    return index;
+}
+
+/* ---- outbound requirements ---- */
+
+typedef struct {
+    const char *part;
+    const char *fqdn; /* "{region}" stands for the region */
+    uint8_t proto;
+    uint16_t port;
+} Requirement;
+
+/* includes/machine-learning-public-internet-access.md, as the managed hosts publish them
+ * (service_managed.c). */
+static const Requirement requirements[] = {
+    {"aad", "login.microsoftonline.com", MODEL_IPPROTO_TCP, 443},
+    {"aml", "{region}.api.azureml.ms", MODEL_IPPROTO_TCP, 443},
+    {"aml-18881", "{region}.api.azureml.ms", MODEL_IPPROTO_TCP, 18881},
+    {"aml-5831", "{region}.api.azureml.ms", MODEL_IPPROTO_UDP, 5831},
+    {"batch", "amlbatch.{region}.service.batch.azure.com", MODEL_IPPROTO_TCP, 443},
+    {"arm", "management.azure.com", MODEL_IPPROTO_TCP, 443},
+    {"ms-storage", "amlmsstore{region}.blob.core.windows.net", MODEL_IPPROTO_TCP, 443},
+    {"afd", "ml.azure.com", MODEL_IPPROTO_TCP, 443},
+    {"mcr", "mcr.microsoft.com", MODEL_IPPROTO_TCP, 443},
+};
+
+static int start_one(ModelNet *net, ModelHost *from, const char *prefix, const char *part,
+                     const char *fqdn, uint8_t proto, uint16_t port, SimTime at)
+{
+    g_autofree char *name = g_strdup_printf("%s/%s", prefix, part);
+    bool https = proto == MODEL_IPPROTO_TCP && port == 443;
+    ModelFlowSpec spec = {.name = name,
+                          .from = from,
+                          .fqdn = fqdn,
+                          .port = port,
+                          .proto = proto,
+                          .tls = https,
+                          .request = https};
+    return model_net_start_flow(net, &spec, at);
+}
+
+int model_net_start_compute_outbound(ModelNet *net, ModelCompute *c, const char *flow_prefix,
+                                     SimTime at)
+{
+    ModelHost *node = model_compute_node(c, 0);
+    if (!node || !net->services || !net->services->managed)
+        return -1;
+    int first = -1;
+    for (size_t i = 0; i < G_N_ELEMENTS(requirements); i++) {
+        const Requirement *r = &requirements[i];
+        /* UDP 5831: "create, update, and delete of compute instance". */
+        if (r->proto == MODEL_IPPROTO_UDP && c->kind != MODEL_COMPUTE_INSTANCE)
+            continue;
+        GString *fqdn = g_string_new(r->fqdn);
+        g_string_replace(fqdn, "{region}", net->region, 0);
+        int idx = start_one(net, node, flow_prefix, r->part, fqdn->str, r->proto, r->port, at);
+        g_string_free(fqdn, TRUE);
+        if (first < 0)
+            first = idx;
+    }
+    /* The workspace's resources, by their names: through their private endpoints when the
+     * VNet's DNS says so. SMB to the default storage's file share: 445 ("files over 445
+     * (SMB) and 443"). */
+    const ModelComputeOptions *o = &c->options;
+    if (o->storage) {
+        start_one(net, node, flow_prefix, "storage-smb", model_service_fqdn(o->storage, "file"),
+                  MODEL_IPPROTO_TCP, 445, at);
+        start_one(net, node, flow_prefix, "storage-https", model_service_fqdn(o->storage, "blob"),
+                  MODEL_IPPROTO_TCP, 443, at);
+    }
+    if (o->key_vault)
+        start_one(net, node, flow_prefix, "keyvault", model_service_fqdn(o->key_vault, "vault"),
+                  MODEL_IPPROTO_TCP, 443, at);
+    if (o->registry)
+        start_one(net, node, flow_prefix, "acr", model_service_fqdn(o->registry, "registry"),
+                  MODEL_IPPROTO_TCP, 443, at);
+    return first;
+}
