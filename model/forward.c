@@ -205,11 +205,23 @@ static bool nsg_pass(ModelNet *net, ModelPacket *pkt, ModelNic *nic, const Model
         model__step(net, pkt, node_name(nic), stage, object, "allow", detail->str);
         return true;
     }
-    g_autofree char *hint = g_strdup_printf(
-        "add an %s rule to %s that allows this traffic with a priority number below %d "
-        "(lower numbers are evaluated first)",
-        dir == MODEL_DIR_INBOUND ? "inbound" : "outbound", model_nsg_name(nsg),
-        rule->is_default ? 4097 : rule->priority);
+    /* The fix depends on where the deny sits: user rules take priorities 100-4096, so a
+     * default rule is beaten by any user rule, a user deny by a lower number — unless it
+     * already has the lowest, and then only changing the deny itself helps. */
+    const char *dir_name = dir == MODEL_DIR_INBOUND ? "inbound" : "outbound";
+    g_autofree char *hint =
+        rule->is_default
+            ? g_strdup_printf("add an %s rule to %s that allows this traffic (any priority "
+                              "100-4096 comes before the default rule %s)",
+                              dir_name, model_nsg_name(nsg), rule->name)
+        : rule->priority > MODEL_NSG_PRIORITY_MIN
+            ? g_strdup_printf("add an %s rule to %s that allows this traffic with a priority "
+                              "number below %d (lower numbers are evaluated first), or narrow "
+                              "%s",
+                              dir_name, model_nsg_name(nsg), rule->priority, rule->name)
+            : g_strdup_printf("narrow or remove rule %s of %s: at priority %d nothing can be "
+                              "evaluated before it",
+                              rule->name, model_nsg_name(nsg), rule->priority);
     model__drop(net, pkt, node_name(nic), stage, object,
                 dir == MODEL_DIR_INBOUND ? MODEL_CAUSE_NSG_DENIED_IN : MODEL_CAUSE_NSG_DENIED_OUT,
                 detail->str, hint);

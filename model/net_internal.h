@@ -239,6 +239,9 @@ ModelPacket *model__udp_packet(ModelNet *net, int flow, const ModelFlowKey *key,
                                const uint8_t *payload, size_t len);
 ModelFlow *model__flow_of(ModelNet *net, const ModelPacket *pkt);
 
+/* net_dns.c: public chains and private endpoint records of the registered PaaS names. */
+gboolean model__register_service_names(ModelNet *net, GError **error);
+
 /* stack.c: a packet reached a host (server side, or the client's own stack). */
 void model__host_receive(ModelNet *net, ModelNic *nic, ModelPacket *pkt);
 

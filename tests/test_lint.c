@@ -32,7 +32,7 @@ static int lint(const char *rel, char **out)
     char *buf = NULL, *ebuf = NULL;
     size_t len = 0, elen = 0;
     FILE *o = open_memstream(&buf, &len), *e = open_memstream(&ebuf, &elen);
-    int rc = cli_lint(path, o, e);
+    int rc = cli_lint(path, true, o, e);
     fclose(o);
     fclose(e);
     if (rc == CLI_EXIT_USAGE)
@@ -176,7 +176,7 @@ static void shipped_scenarios(void **state)
         char *buf = NULL, *ebuf = NULL;
         size_t len = 0, elen = 0;
         FILE *o = open_memstream(&buf, &len), *e = open_memstream(&ebuf, &elen);
-        int rc = cli_lint(path, o, e);
+        int rc = cli_lint(path, false, o, e);
         fclose(o);
         fclose(e);
         assert_int_not_equal(rc, CLI_EXIT_USAGE);
@@ -203,7 +203,7 @@ static void bad_input_exits_2(void **state)
     size_t len = 0, elen = 0;
     FILE *o = open_memstream(&buf, &len), *e = open_memstream(&ebuf, &elen);
     g_autofree char *path = data_path("tests/data/scn/unknown-key.yaml");
-    assert_int_equal(cli_lint(path, o, e), CLI_EXIT_USAGE);
+    assert_int_equal(cli_lint(path, false, o, e), CLI_EXIT_USAGE);
     fclose(o);
     fclose(e);
     assert_int_equal(len, 0);

@@ -48,7 +48,7 @@ int cli_diff(const CliDiffOptions *opt, FILE *out, FILE *err);
 
 /* Prints one line per finding, `severity object: message [doc §]`, then nothing else
  * (silence is a clean scenario). CLI_EXIT_FAILED when any finding is an error. */
-int cli_lint(const char *scenario, FILE *out, FILE *err);
+int cli_lint(const char *scenario, bool with_info, FILE *out, FILE *err);
 /* The check table: id, status (active, or the schema keys it waits for), doc, what. */
 void cli_lint_list_checks(FILE *out);
 

@@ -17,7 +17,7 @@
 #include "model/lint.h"
 #include "model/scn_load.h"
 
-int cli_lint(const char *scenario, FILE *out, FILE *err)
+int cli_lint(const char *scenario, bool with_info, FILE *out, FILE *err)
 {
     GError *error = NULL;
     ScnScenario *scn = scn_load(scenario, &error);
@@ -30,9 +30,13 @@ int cli_lint(const char *scenario, FILE *out, FILE *err)
     bool errors = false;
     for (guint i = 0; i < findings->len; i++) {
         const ModelLintFinding *f = findings->pdata[i];
+        errors = errors || f->severity == MODEL_LINT_ERROR;
+        /* Info findings describe normal patterns (a deny with allow exceptions above it,
+         * a service tag's reach): shown on request, so a clean scenario prints nothing. */
+        if (f->severity == MODEL_LINT_INFO && !with_info)
+            continue;
         fprintf(out, "%s %s: %s [%s]\n", model_lint_severity_name(f->severity), f->object,
                 f->message, f->doc);
-        errors = errors || f->severity == MODEL_LINT_ERROR;
     }
     fflush(out);
     g_ptr_array_free(findings, TRUE);
@@ -44,16 +48,21 @@ void cli_lint_list_checks(FILE *out)
 {
     for (size_t i = 0; i < model_lint_n_checks(); i++) {
         const ModelLintCheckInfo *c = model_lint_check(i);
-        g_autofree char *status =
-            c->needs ? g_strdup_printf("waits for %s", c->needs) : g_strdup("active");
-        fprintf(out, "%-28s %-48s %s [%s]\n", c->id, status, c->what, c->doc);
+        fprintf(out, "%-28s %s [%s]", c->id, c->what, c->doc);
+        if (c->needs)
+            fprintf(out, " (waits for %s)", c->needs);
+        fputc('\n', out);
     }
 }
 
 int cmd_lint(int argc, char **argv)
 {
-    gboolean list = FALSE;
+    gboolean list = FALSE, info = FALSE;
     GOptionEntry entries[] = {
+        {"info", 0, 0, G_OPTION_ARG_NONE, &info,
+         "also print info findings (normal patterns worth knowing, e.g. what a service tag "
+         "allows)",
+         NULL},
         {"checks", 0, 0, G_OPTION_ARG_NONE, &list,
          "list the checks (active, or waiting for a schema key) and exit", NULL},
         {NULL, 0, 0, 0, NULL, NULL, NULL},
@@ -65,7 +74,7 @@ int cmd_lint(int argc, char **argv)
         ctx, "Prints one line per finding, \"severity object: message [doc §]\": NSG rules that\n"
              "can never match or that higher rules partly override, overlapping address\n"
              "spaces, and the documented pitfalls (domain.md §6, azure-facts.md). A clean\n"
-             "scenario prints nothing.\n"
+             "scenario prints nothing (info findings only with --info).\n"
              "\n"
              "Exit codes: 0 no error finding; 1 an error finding; 2 bad input or usage\n"
              "(file:line:col: message on stderr).\n");
@@ -86,5 +95,5 @@ int cmd_lint(int argc, char **argv)
                 argc < 2 ? "which scenario? give SCENARIO.yaml" : "give one scenario file");
         return CLI_EXIT_USAGE;
     }
-    return cli_lint(argv[1], stdout, stderr);
+    return cli_lint(argv[1], info, stdout, stderr);
 }
