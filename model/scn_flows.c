@@ -18,7 +18,8 @@
 #define SCN_MAX_AT_MS 1000000000 /* about 11.6 days of simulated time */
 
 static const ScnKey flow_keys[] = {
-    SCN_F("name"), SCN_F("from"), SCN_F("to"), SCN_F("at_ms"), SCN_F("expect"), SCN_L("activity"),
+    SCN_F("name"),   SCN_F("from"),    SCN_F("to"),       SCN_F("at_ms"),
+    SCN_F("expect"), SCN_F("bastion"), SCN_L("activity"),
 };
 
 static const ScnKey to_keys[] = {
@@ -306,8 +307,16 @@ static bool load_flow(ScnLoad *ld, const ScnNode *m, size_t index, GError **erro
     f->from = from->host;
     f->pub.from = g_strdup(t);
     int64_t at_ms = -1;
-    if (!scn_req_node(m, "to", what, &to, error) || !load_to(ld, f, from, to, error) ||
-        !scn_opt_int(m, "at_ms", 0, SCN_MAX_AT_MS, &at_ms, error))
+    const ScnNode *bastion = scn_get(m, "bastion");
+    if (bastion && scn_get(m, "to"))
+        return scn_fail(error, SCN_ERROR_SCHEMA, &scn_get_key(m, "bastion")->mark,
+                        "flow '%s' gives both 'to' and 'bastion': a Bastion session names its "
+                        "VM in bastion.to",
+                        name->text);
+    if (bastion ? !scn_entry_load_bastion_flow(ld, f, bastion, error)
+                : (!scn_req_node(m, "to", what, &to, error) || !load_to(ld, f, from, to, error)))
+        return false;
+    if (!scn_opt_int(m, "at_ms", 0, SCN_MAX_AT_MS, &at_ms, error))
         return false;
     if (at_ms >= 0)
         f->at = SIM_MS(at_ms);
@@ -369,6 +378,11 @@ int scn_replay(ScnScenario *scn, uint64_t seed, const char *pcap_dir, ModelTrace
         ScnFlowDef *f = scn->flows->pdata[i];
         if (!f->pub.selected)
             continue;
+        if (f->bastion) {
+            model_net_start_bastion_session(scn->net, f->pub.name, f->from, f->bastion, f->target,
+                                            f->port, f->at);
+            continue;
+        }
         ModelFlowSpec spec = {.name = f->pub.name,
                               .from = f->from,
                               .fqdn = f->fqdn,

@@ -134,7 +134,8 @@ typedef struct {
     uint32_t ip;
 } ScnEndpointDef;
 
-typedef struct ScnDnsLoad ScnDnsLoad; /* scn_dns.c: names claimed, Azure DNS */
+typedef struct ScnDnsLoad ScnDnsLoad;     /* scn_dns.c: names claimed, Azure DNS */
+typedef struct ScnEntryLoad ScnEntryLoad; /* scn_entry.c: sites, gateways, bastions, services */
 
 typedef struct {
     ScnDoc *doc;
@@ -150,6 +151,7 @@ typedef struct {
     GPtrArray *host_defs;     /* ScnHostDef *, owned (ld->hosts points into it) */
     GPtrArray *endpoint_defs; /* ScnEndpointDef *, owned (ld->endpoints points into it) */
     ScnDnsLoad *dns;          /* created on first use; freed by scn_dns_clear() */
+    ScnEntryLoad *entry;      /* created on first use; freed by scn_entry_clear() */
 } ScnLoad;
 
 void scn_names_init(ScnNames *names, const char *what);
@@ -280,6 +282,26 @@ bool scn_check_tag(ScnLoad *ld, const ScnNode *node, const char *tag, GError **e
 const char *scn_asg_ref_name(const ScnNode *ref, GError **error);
 bool scn_load_flows(ScnLoad *ld, const ScnNode *value, GError **error); /* scn_flows.c */
 
+/* scn_entry.c: on-prem sites (NETWORK phase), gateways and their connections (LINKS),
+ * bastions (HOSTS), the workspace with its storage, key vault and registry, and the AML
+ * managed services (ENDPOINTS); and the keys of other sections that use them. */
+bool scn_load_onprem(ScnLoad *ld, const ScnNode *value, GError **error);
+bool scn_load_gateways(ScnLoad *ld, const ScnNode *value, GError **error);
+bool scn_load_bastions(ScnLoad *ld, const ScnNode *value, GError **error);
+bool scn_load_workspace(ScnLoad *ld, const ScnNode *value, GError **error);
+bool scn_load_managed_services(ScnLoad *ld, const ScnNode *value, GError **error);
+/* hosts[].onprem / hosts[].via: the host's NIC on a site's LAN or as a P2S client. */
+bool scn_entry_load_host(ScnLoad *ld, const ScnNode *m, ScnHostDef *def, GError **error);
+/* vnets[].peerings[] item: a VNet name, or {vnet, allowGatewayTransit, useRemoteGateways}.
+ * _ref gives the node naming the remote VNet (NULL with error); _options applies the
+ * transit flags on `vnet`'s side once the pair is peered. */
+const ScnNode *scn_entry_peering_ref(const ScnNode *item, GError **error);
+bool scn_entry_peering_options(ScnLoad *ld, const ScnNode *item, ModelVnet *vnet, ModelVnet *remote,
+                               GError **error);
+/* flows[].bastion: {via: BASTION, to: VM, port: 22|3389}. */
+bool scn_entry_load_bastion_flow(ScnLoad *ld, ScnFlowDef *f, const ScnNode *b, GError **error);
+void scn_entry_clear(ScnLoad *ld);
+
 /* ---- the scenario (shared by scn_load.c and scn_flows.c) ---- */
 
 struct ScnFlowDef {
@@ -294,6 +316,8 @@ struct ScnFlowDef {
     uint8_t proto; /* MODEL_IPPROTO_TCP / _UDP */
     SimTime at;
     bool selected;
+    ModelHost *bastion; /* a Bastion session (flows[].bastion) when set */
+    ModelHost *target;  /* the session's VM */
 };
 
 struct ScnScenario {

@@ -538,16 +538,18 @@ static const ScnSection sections[] = {
     {"networkSecurityGroups", SCN_PHASE_POLICY, scn_load_nsgs},
     {"routeTables", SCN_PHASE_POLICY, scn_load_route_tables},
     {"vnets", SCN_PHASE_NETWORK, scn_load_vnets},
+    {"onprem", SCN_PHASE_NETWORK, scn_load_onprem},
     {"vnets", SCN_PHASE_LINKS, scn_load_peerings},
+    {"gateways", SCN_PHASE_LINKS, scn_load_gateways},
+    {"bastions", SCN_PHASE_LINKS, scn_load_bastions},
     {"hosts", SCN_PHASE_HOSTS, scn_load_hosts},
     {"dns", SCN_PHASE_HOSTS, scn_load_dns_servers},
     {"privateEndpoints", SCN_PHASE_ENDPOINTS, scn_load_private_endpoints},
+    {"workspace", SCN_PHASE_ENDPOINTS, scn_load_workspace},
+    {"managedServices", SCN_PHASE_ENDPOINTS, scn_load_managed_services},
     {"dns", SCN_PHASE_DNS, scn_load_dns_zones},
     {"flows", SCN_PHASE_FLOWS, scn_load_flows},
     /* Planned sections (contract.md §4): refused until their loaders land. */
-    {"onprem", SCN_PHASE_NETWORK, NULL},
-    {"gateways", SCN_PHASE_LINKS, NULL},
-    {"workspace", SCN_PHASE_ENDPOINTS, NULL},
     {"computes", SCN_PHASE_HOSTS, NULL},
 };
 
@@ -582,6 +584,7 @@ static void load_clear(ScnLoad *ld)
     if (ld->endpoint_defs)
         g_ptr_array_free(ld->endpoint_defs, TRUE);
     scn_dns_clear(ld);
+    scn_entry_clear(ld);
     model_service_tags_free(ld->tags);
 }
 

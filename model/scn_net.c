@@ -242,21 +242,24 @@ bool scn_load_peerings(ScnLoad *ld, const ScnNode *value, GError **error)
         if (!scn_opt_list(m, "peerings", &list, error))
             return false;
         for (guint k = 0; list && k < list->items->len; k++) {
-            const ScnNode *ref = SCN_ITEM(list, k);
+            const ScnNode *item = SCN_ITEM(list, k);
+            const ScnNode *ref = scn_entry_peering_ref(item, error);
             const char *t = NULL;
             ModelVnet *b;
-            if (!scn_node_string(ref, "peerings", &t, error) ||
+            if (!ref || !scn_node_string(ref, "peerings", &t, error) ||
                 !(b = scn_names_resolve(&ld->vnets, ref, error)))
                 return false;
             const char *na = scn_get(m, "name")->text;
             g_autofree char *pair = strcmp(na, t) < 0 ? g_strdup_printf("%s\n%s", na, t)
                                                       : g_strdup_printf("%s\n%s", t, na);
-            if (g_hash_table_contains(ld->peered, pair))
-                continue;
-            GError *cause = NULL;
-            if (!model_net_peer(ld->net, a, b, &cause))
-                return scn_fail_prefix(error, cause, SCN_ERROR_VALUE, &ref->mark);
-            g_hash_table_add(ld->peered, g_steal_pointer(&pair));
+            if (!g_hash_table_contains(ld->peered, pair)) {
+                GError *cause = NULL;
+                if (!model_net_peer(ld->net, a, b, &cause))
+                    return scn_fail_prefix(error, cause, SCN_ERROR_VALUE, &ref->mark);
+                g_hash_table_add(ld->peered, g_steal_pointer(&pair));
+            }
+            if (!scn_entry_peering_options(ld, item, a, b, error))
+                return false;
         }
     }
     return true;
@@ -292,7 +295,7 @@ static const ScnKey host_keys[] = {
     SCN_F("ip"),           SCN_F("publicIp"),   SCN_F("networkSecurityGroup"),
     SCN_F("ipForwarding"), SCN_F("stateful"),   SCN_F("applicationSecurityGroups"),
     SCN_F("listen"),       SCN_F("dnsServers"), SCN_F("hostsFile"),
-    SCN_F("fqdns"),        SCN_L("via"),
+    SCN_F("fqdns"),        SCN_F("via"),        SCN_F("onprem"),
 };
 
 static const struct {
@@ -416,6 +419,21 @@ static bool load_host(ScnLoad *ld, const ScnNode *m, GError **error)
         return false;
     g_autofree char *what = g_strdup_printf("host '%s'", name->text);
     bool in_vnet = kind == MODEL_HOST_VM || kind == MODEL_HOST_APPLIANCE;
+    /* On a site's LAN (onprem) or a P2S client (via): scn_entry.c gives it its NIC. */
+    const char *entry_key = scn_get(m, "onprem") ? "onprem" : scn_get(m, "via") ? "via" : NULL;
+    if (entry_key && kind != MODEL_HOST_VM)
+        return scn_fail(error, SCN_ERROR_SCHEMA, &scn_get_key(m, entry_key)->mark,
+                        "'%s' applies to hosts of kind vm only", entry_key);
+    if (entry_key) {
+        const char *why = strcmp(entry_key, "onprem") == 0
+                              ? "an on-prem host: it sits on its site's LAN"
+                              : "a P2S client: it sits at the far end of the VPN tunnel";
+        static const char *const lan_only[] = {"subnet", "networkSecurityGroup", "ipForwarding",
+                                               "applicationSecurityGroups"};
+        for (size_t i = 0; i < G_N_ELEMENTS(lan_only); i++)
+            if (!forbid(m, lan_only[i], why, error))
+                return false;
+    }
     if (!in_vnet) {
         const char *why = kind == MODEL_HOST_INTERNET
                               ? "an internet host: it sits outside every VNet (its address is "
@@ -449,9 +467,15 @@ static bool load_host(ScnLoad *ld, const ScnNode *m, GError **error)
         return false;
 
     const ScnNode *pub = scn_get(m, "publicIp");
-    if (pub && !scn_node_ip(pub, "publicIp", &def->public_ip, error))
+    if (entry_key) {
+        if (!scn_entry_load_host(ld, m, def, error))
+            return false;
+    } else if (pub && !scn_node_ip(pub, "publicIp", &def->public_ip, error)) {
         return false;
-    if (in_vnet) {
+    }
+    if (entry_key) {
+        /* the NIC is in place */
+    } else if (in_vnet) {
         const ScnNode *subnet_ref = NULL, *ip_node = NULL;
         ModelSubnet *subnet;
         if (!scn_req_node(m, "subnet", what, &subnet_ref, error) ||
