@@ -627,7 +627,7 @@ unsigned model_compute_n_nodes(const ModelCompute *c);
 ModelHost *model_compute_node(const ModelCompute *c, unsigned i); /* NULL past the end */
 uint32_t model_compute_node_ip(const ModelCompute *c, unsigned i);
 uint32_t model_compute_node_public_ip(const ModelCompute *c, unsigned i); /* 0: none */
-ModelNsg *model_compute_nsg(const ModelCompute *c); /* NULL at 0 nodes */
+ModelNsg *model_compute_nsg(const ModelCompute *c);                       /* NULL at 0 nodes */
 
 /* Who manages a node. BATCH: with a public IP and classic node communication, the Batch
  * service opens TCP 29876 to the node's public address; otherwise (simplified mode, or no
@@ -690,7 +690,7 @@ uint32_t model_aks_scoring_ip(const ModelAks *aks);
 uint16_t model_aks_scoring_port(const ModelAks *aks);
 /* A client calls the scoring endpoint: TCP to scoring_ip:scoring_port and one HTTP
  * request (TLS first when https). Returns the flow's index. */
-int model_net_start_aks_scoring(ModelNet *net, const char *flow, ModelHost *client,
-                                ModelAks *aks, bool https, SimTime at);
+int model_net_start_aks_scoring(ModelNet *net, const char *flow, ModelHost *client, ModelAks *aks,
+                                bool https, SimTime at);
 
 #endif

@@ -57,7 +57,7 @@ struct ModelNic {
     ModelHost *host;
     ModelSubnet *subnet; /* NULL for an internet host's interface */
     uint32_t ip;
-    uint32_t public_ip; /* 0: none (egress uses default outbound access) */
+    uint32_t public_ip;           /* 0: none (egress uses default outbound access) */
     uint32_t default_outbound_ip; /* assigned at first internet egress without public_ip */
     uint8_t mac[6];
     ModelNsg *nsg;

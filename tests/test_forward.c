@@ -421,9 +421,8 @@ static void internet_egress_is_snatted_and_the_reply_comes_back(void **state)
     /* Every packet of the connection leaves from the same public address. */
     int snats = tn_count_steps(fx->trace, "web", MODEL_STAGE_NAT, NULL, "snat", NULL);
     assert_true(snats >= 2); /* SYN and ACK */
-    assert_int_equal(tn_count_steps(fx->trace, "web", MODEL_STAGE_NAT, NULL, "snat",
-                                    "-> 52.186.0.10:"),
-                     snats);
+    assert_int_equal(
+        tn_count_steps(fx->trace, "web", MODEL_STAGE_NAT, NULL, "snat", "-> 52.186.0.10:"), snats);
     fx_free(fx);
 }
 
