@@ -131,6 +131,8 @@ void model_net_free(ModelNet *net)
     g_ptr_array_free(net->nsgs, TRUE);
     g_ptr_array_free(net->route_tables, TRUE);
     g_ptr_array_free(net->flows, TRUE);
+    if (net->activities)
+        g_ptr_array_free(net->activities, TRUE);
     g_hash_table_destroy(net->nsg_by_name);
     g_hash_table_destroy(net->rt_by_name);
     g_hash_table_destroy(net->host_by_name);

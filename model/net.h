@@ -417,6 +417,9 @@ typedef struct {
 gboolean model_net_add_managed_services(ModelNet *net, const char *region,
                                         const ModelManagedOptions *options, GError **error);
 
+/* The public DNS name of managed service `name` ("aad": login.microsoftonline.com, …),
+ * NULL when it has none or the managed services were not added. */
+const char *model_net_managed_fqdn(const ModelNet *net, const char *name);
 /* The public address of managed service `name` ("aad", "batch", …), 0 when there is none. */
 uint32_t model_net_managed_address(const ModelNet *net, const char *name);
 
@@ -437,6 +440,13 @@ int model_net_start_batch_node_management(ModelNet *net, const char *flow, Model
  * validation). -1 when the managed services were not added. */
 int model_net_start_data_profiling(ModelNet *net, const char *flow, ModelService *workspace,
                                    ModelService *storage, SimTime at);
+
+/* An activity (domain.md §4): flows already started as its parts (their indexes in
+ * `parts`, in the documented order), judged together in the verdict `name`, written when
+ * the last part finishes: delivered when every part is; else the verdict, cause, at and
+ * root cause of the first part (in the order given) that was not. A part index below 0
+ * (a part that could not start) makes the activity aborted UNKNOWN_ENDPOINT at once. */
+void model_net_join_activity(ModelNet *net, const char *name, const int *parts, size_t n);
 
 /* ---- Azure Firewall (azfw.c, azfw_rules.c) ---- */
 

@@ -213,6 +213,7 @@ struct ModelNet {
     struct ModelEntry *entry; /* gateway.c, onprem.c, bastion.c: on-prem, gateways, Bastion */
     struct ModelMiddleboxes *middleboxes; /* azfw.c, natgw.c, lb.c */
     struct ModelComputeSet *computes;     /* compute.c, aks.c */
+    GPtrArray *activities;                /* activity.c: activities waiting for parts */
     uint32_t next_default_outbound_ip;
     uint16_t next_ephemeral;
     uint16_t ip_id;

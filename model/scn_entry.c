@@ -703,6 +703,17 @@ static bool load_roles(ScnLoad *ld, ModelService *ws, const ScnNode *m, GError *
     return true;
 }
 
+ModelService *scn_entry_service(ScnLoad *ld, ModelServiceKind kind)
+{
+    ScnNames *names = &state(ld)->services;
+    for (guint i = 0; i < names->names->len; i++) {
+        const ScnDef *d = scn_names_find(names, names->names->pdata[i]);
+        if (d && model_service_kind(d->object) == kind)
+            return d->object;
+    }
+    return NULL;
+}
+
 bool scn_load_workspace(ScnLoad *ld, const ScnNode *value, GError **error)
 {
     if (!scn_check_keys(value, "workspace", workspace_keys, G_N_ELEMENTS(workspace_keys), error))

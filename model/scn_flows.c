@@ -19,7 +19,7 @@
 
 static const ScnKey flow_keys[] = {
     SCN_F("name"),   SCN_F("from"),    SCN_F("to"),       SCN_F("at_ms"),
-    SCN_F("expect"), SCN_F("bastion"), SCN_L("activity"),
+    SCN_F("expect"), SCN_F("bastion"), SCN_F("activity"), SCN_F("customImage"),
 };
 
 static const ScnKey to_keys[] = {
@@ -297,6 +297,15 @@ static bool load_flow(ScnLoad *ld, const ScnNode *m, size_t index, GError **erro
     const ScnNode *from_ref = NULL, *to = NULL, *e = NULL;
     const ScnHostDef *from;
     const char *t = NULL;
+    int64_t at_ms = -1;
+    if (scn_get_key(m, "activity")) {
+        if (!scn_load_activity(ld, f, m, error))
+            return false;
+        goto timing;
+    }
+    if (scn_get_key(m, "customImage"))
+        return scn_fail(error, SCN_ERROR_SCHEMA, &scn_get_key(m, "customImage")->mark,
+                        "'customImage' applies to the docker-images activity only");
     if (!scn_req_node(m, "from", what, &from_ref, error) ||
         !scn_node_string(from_ref, "from", &t, error) ||
         !(from = scn_names_resolve(&ld->hosts, from_ref, error)))
@@ -306,7 +315,6 @@ static bool load_flow(ScnLoad *ld, const ScnNode *m, size_t index, GError **erro
                         "host '%s' has no address to send from (give it a publicIp)", t);
     f->from = from->host;
     f->pub.from = g_strdup(t);
-    int64_t at_ms = -1;
     const ScnNode *bastion = scn_get(m, "bastion");
     if (bastion && scn_get(m, "to"))
         return scn_fail(error, SCN_ERROR_SCHEMA, &scn_get_key(m, "bastion")->mark,
@@ -316,6 +324,7 @@ static bool load_flow(ScnLoad *ld, const ScnNode *m, size_t index, GError **erro
     if (bastion ? !scn_entry_load_bastion_flow(ld, f, bastion, error)
                 : (!scn_req_node(m, "to", what, &to, error) || !load_to(ld, f, from, to, error)))
         return false;
+timing:
     if (!scn_opt_int(m, "at_ms", 0, SCN_MAX_AT_MS, &at_ms, error))
         return false;
     if (at_ms >= 0)
@@ -378,6 +387,10 @@ int scn_replay(ScnScenario *scn, uint64_t seed, const char *pcap_dir, ModelTrace
         ScnFlowDef *f = scn->flows->pdata[i];
         if (!f->pub.selected)
             continue;
+        if (f->activity) {
+            scn_replay_activity(scn, f);
+            continue;
+        }
         if (f->bastion) {
             model_net_start_bastion_session(scn->net, f->pub.name, f->from, f->bastion, f->target,
                                             f->port, f->at);

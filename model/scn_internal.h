@@ -304,6 +304,17 @@ void scn_entry_clear(ScnLoad *ld);
 
 /* ---- the scenario (shared by scn_load.c and scn_flows.c) ---- */
 
+typedef enum {
+    SCN_ACTIVITY_NONE,
+    SCN_ACTIVITY_STUDIO,
+    SCN_ACTIVITY_SDK,
+    SCN_ACTIVITY_DATA_PROFILE,
+    SCN_ACTIVITY_DOCKER_IMAGES,
+} ScnActivity;
+
+/* scn_entry.c: the service of `kind` the workspace section added (the first), or NULL. */
+ModelService *scn_entry_service(ScnLoad *ld, ModelServiceKind kind);
+
 struct ScnFlowDef {
     ScnFlow pub; /* what scn_load.h shows */
     ModelHost *from;
@@ -316,9 +327,18 @@ struct ScnFlowDef {
     uint8_t proto; /* MODEL_IPPROTO_TCP / _UDP */
     SimTime at;
     bool selected;
-    ModelHost *bastion; /* a Bastion session (flows[].bastion) when set */
-    ModelHost *target;  /* the session's VM */
+    ModelHost *bastion;      /* a Bastion session (flows[].bastion) when set */
+    ModelHost *target;       /* the session's VM */
+    ScnActivity activity;    /* flows[].activity; SCN_ACTIVITY_NONE: a plain flow */
+    bool custom_image;       /* docker-images: the workspace registry instead of MCR */
+    ModelService *workspace; /* activities: the workspace, its storage and registry */
+    ModelService *storage;
+    ModelService *registry;
 };
+
+/* scn_activity.c: flows[].activity (the flow's `activity` key given), and its replay. */
+bool scn_load_activity(ScnLoad *ld, ScnFlowDef *f, const ScnNode *m, GError **error);
+void scn_replay_activity(ScnScenario *scn, ScnFlowDef *f);
 
 struct ScnScenario {
     char *path;

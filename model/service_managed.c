@@ -158,6 +158,16 @@ static ModelHost *managed(const ModelNet *net, const char *name)
     return net->services && net->services->managed ? model_net_find_host(net, name) : NULL;
 }
 
+const char *model_net_managed_fqdn(const ModelNet *net, const char *name)
+{
+    if (!managed(net, name))
+        return NULL;
+    for (size_t i = 0; i < G_N_ELEMENTS(rows); i++)
+        if (strcmp(rows[i].name, name) == 0)
+            return rows[i].fqdn;
+    return NULL;
+}
+
 uint32_t model_net_managed_address(const ModelNet *net, const char *name)
 {
     ModelHost *h = managed(net, name);

@@ -240,10 +240,10 @@ static void planned_sections_are_not_supported_yet(void **state)
         g_autofree char *msg = g_strdup_printf("'%s' is not supported yet", later[i]);
         expect_text_error(yaml, "t.yaml:2:1: ", msg);
     }
-    expect_error("unsupported-key.yaml", SCN_ERROR_UNSUPPORTED,
-                 "unsupported-key.yaml:10:31: 'activity' is not supported yet");
-    expect_text_error("scenario: s\nflows: [{name: studio, activity: studio-access}]\n",
-                      "t.yaml:2:24: ", "'activity' is not supported yet");
+    /* flows[].activity is supported now (tests/test_scn_activity.c): no longer refused. */
+    expect_error("unsupported-key.yaml", SCN_ERROR_VALUE,
+                 "unsupported-key.yaml:10:41: activity 'studio-access' reaches the services AML "
+                 "depends on: add 'managedServices: true'");
     expect_text_error("scenario: s\ndns: {servers: [{name: corp-dns, onprem: corp}]}\n",
                       "t.yaml:2:34: ", "'onprem' is not supported yet");
 }
