@@ -618,6 +618,14 @@ void scn_scenario_free(ScnScenario *scn)
 
 /* Builds the scenario from a parsed tree: what scn_load_data does after parsing, and what
  * scn_patch.c calls once it has applied a patch to the tree (scn_internal.h). */
+static char *service_tags_file;
+
+void scn_set_service_tags_file(const char *path)
+{
+    g_free(service_tags_file);
+    service_tags_file = g_strdup(path);
+}
+
 ScnScenario *scn_load_tree(ScnDoc *doc, const char *name, const ScnNode *root, GError **error)
 {
     if (root->kind != SCN_NODE_MAP) {
@@ -652,8 +660,16 @@ ScnScenario *scn_load_tree(ScnDoc *doc, const char *name, const ScnNode *root, G
     ld.tags = model_service_tags_new_builtin();
 
     bool ok = true;
+    if (service_tags_file) {
+        GError *cause = NULL;
+        if (!model_service_tags_load_json(ld.tags, service_tags_file, &cause)) {
+            g_set_error(error, SCN_ERROR, SCN_ERROR_IO, "--service-tags: %s", cause->message);
+            g_error_free(cause);
+            ok = false;
+        }
+    }
     const ScnNode *name_node = scn_get(root, "scenario");
-    if (!name_node)
+    if (ok && !name_node)
         ok = scn_fail(error, SCN_ERROR_SCHEMA, &root->mark,
                       "the scenario needs 'scenario' (its name, used for the output directory)");
     for (int phase = 0; ok && phase < SCN_PHASE_COUNT; phase++) {

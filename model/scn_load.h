@@ -76,6 +76,11 @@ typedef struct {
  * cannot be read). */
 ScnScenario *scn_load(const char *path, GError **error);
 
+/* Microsoft's "Azure IP Ranges and Service Tags" JSON that every scenario loaded after
+ * this call starts from, before its own serviceTags: key (the CLI's --service-tags).
+ * NULL clears it. Set it before loading, not while scenarios load on other threads. */
+void scn_set_service_tags_file(const char *path);
+
 /* The same from memory: `name` is the file name used in messages and as the base for
  * relative includes. data need not be NUL-terminated. For tests and the fuzzer. */
 ScnScenario *scn_load_data(const char *name, const char *data, size_t len, GError **error);

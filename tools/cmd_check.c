@@ -332,11 +332,14 @@ int cmd_check(int argc, char **argv)
 {
     char *junit = NULL;
     gint jobs = 1;
+    char *service_tags = NULL;
     GOptionEntry entries[] = {
         {"junit", 0, 0, G_OPTION_ARG_FILENAME, &junit, "write JUnit XML to FILE (atomically)",
          "FILE"},
         {"jobs", 'j', 0, G_OPTION_ARG_INT, &jobs,
          "replay N scenarios in parallel (default 1; 0: one per processor)", "N"},
+        {"service-tags", 0, 0, G_OPTION_ARG_FILENAME, &service_tags,
+         "start from Microsoft's published service tags JSON (ServiceTags_Public_*.json)", "FILE"},
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
     GOptionContext *ctx =
@@ -353,6 +356,8 @@ int cmd_check(int argc, char **argv)
     GError *error = NULL;
     gboolean ok = g_option_context_parse(ctx, &argc, &argv, &error);
     g_option_context_free(ctx);
+    scn_set_service_tags_file(service_tags);
+    g_free(service_tags);
     int rc = CLI_EXIT_USAGE;
     if (!ok) {
         fprintf(stderr, "vnetsim check: %s\n", error->message);

@@ -284,6 +284,7 @@ int cmd_run(int argc, char **argv)
 {
     char *out = NULL, *seed_text = NULL, *flow_log = NULL;
     char **flows = NULL;
+    char *service_tags = NULL;
     GOptionEntry entries[] = {
         {"out", 'o', 0, G_OPTION_ARG_FILENAME, &out,
          "output directory (default out/<scenario-name>); replaced atomically", "DIR"},
@@ -292,6 +293,8 @@ int cmd_run(int argc, char **argv)
          "NAME"},
         {"flow-log", 0, 0, G_OPTION_ARG_FILENAME, &flow_log,
          "also write Azure VNet flow log records (JSON) to FILE, atomically", "FILE"},
+        {"service-tags", 0, 0, G_OPTION_ARG_FILENAME, &service_tags,
+         "start from Microsoft's published service tags JSON (ServiceTags_Public_*.json)", "FILE"},
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
     GOptionContext *ctx =
@@ -307,6 +310,8 @@ int cmd_run(int argc, char **argv)
     GError *error = NULL;
     gboolean ok = g_option_context_parse(ctx, &argc, &argv, &error);
     g_option_context_free(ctx);
+    scn_set_service_tags_file(service_tags);
+    g_free(service_tags);
     int rc = CLI_EXIT_USAGE;
     guint64 seed = 1;
     if (!ok) {
