@@ -85,8 +85,7 @@ static void send_query(ModelNet *net, ModelFlow *f)
     uint32_t server = resolver_at(f, f->dns.server, &count);
     f->dns.server_ip = server;
     f->dns.txid = (uint16_t)sim_random(net->engine);
-    f->dns.sport = net->next_ephemeral;
-    net->next_ephemeral = net->next_ephemeral == 65535 ? 49152 : net->next_ephemeral + 1;
+    f->dns.sport = model__next_ephemeral(net);
     uint8_t buf[512];
     PcapDnsMessage q = {.id = f->dns.txid, .rd = true, .qname = f->fqdn, .qtype = PCAP_DNS_A};
     size_t len = pcap_dns_encode(&q, buf, sizeof buf);

@@ -188,15 +188,17 @@ static void send_answer(ModelNet *net, ModelNic *nic, const ModelFlowKey *query,
     model__send(net, nic, model__udp_packet(net, flow, &back, buf, len));
 }
 
-/* Notes on the flow who made a public decision for a name that has a private endpoint,
- * and why: the verdict's root cause if the flow fails later. First decision wins. */
-static void note_public(ModelNet *net, int flow_index, const char *qname, const char *by,
-                        const char *why)
+/* Notes on the flow which server took a DNS decision that may explain a later failure,
+ * and why (the verdict's root cause and fix). With a qname, only for names of PaaS
+ * services (a public answer matters only where a private endpoint exists); NULL: always.
+ * First decision wins. */
+static void note_decision(ModelNet *net, int flow_index, const char *qname, const char *by,
+                          const char *why)
 {
     if (flow_index < 0)
         return;
     ModelFlow *f = g_ptr_array_index(net->flows, (guint)flow_index);
-    if (f->dns.public_by || !model__service_of_fqdn(net, qname))
+    if (f->dns.public_by || (qname && !model__service_of_fqdn(net, qname)))
         return;
     f->dns.public_by = g_strdup(by);
     f->dns.public_reason = g_strdup(why);
@@ -239,16 +241,13 @@ static void answer_from_db(ModelNet *net, ModelNic *nic, ModelHost *host, ModelP
             "queries reach Azure DNS",
             host->name, q->qname, res.detail ? res.detail : "no private zone applies",
             pz ? "privatelink." : "", pz ? pz : "of the service");
-        note_public(net, pkt->flow, q->qname, host->name, why);
-    } else if (res.rcode == PCAP_DNS_NXDOMAIN && pkt->flow >= 0) {
-        ModelFlow *f = g_ptr_array_index(net->flows, (guint)pkt->flow);
-        if (!f->dns.public_reason && model__service_of_fqdn(net, q->qname)) {
-            f->dns.public_by = g_strdup(host->name);
-            f->dns.public_reason = g_strdup_printf(
-                "%s; add the record to the zone (a private endpoint DNS zone group does it) or "
-                "set the link's resolution policy to NxDomainRedirect",
-                res.detail ? res.detail : "NXDOMAIN");
-        }
+        note_decision(net, pkt->flow, q->qname, host->name, why);
+    } else if (res.rcode == PCAP_DNS_NXDOMAIN) {
+        g_autofree char *why = g_strdup_printf(
+            "%s; add the record to the zone (a private endpoint DNS zone group does it) or "
+            "set the link's resolution policy to NxDomainRedirect",
+            res.detail ? res.detail : "NXDOMAIN");
+        note_decision(net, pkt->flow, q->qname, host->name, why);
     }
     send_answer(net, nic, &pkt->key, pkt->flow, q->id, q->qname, q->qtype, res.rcode, rr,
                 res.n_answers);
@@ -413,16 +412,11 @@ static void forward_query(ModelNet *net, ModelNic *nic, ModelHost *host, ModelDn
     if (already_forwarding(s, pkt->flow, q->qname)) {
         model__step(net, pkt, host->name, MODEL_STAGE_DNS, host->name, "servfail",
                     "forwarding loop: this server is already forwarding the query");
-        if (pkt->flow >= 0) {
-            ModelFlow *f = g_ptr_array_index(net->flows, (guint)pkt->flow);
-            if (!f->dns.public_reason) {
-                f->dns.public_by = g_strdup(host->name);
-                f->dns.public_reason = g_strdup_printf(
-                    "DNS forwarding loop through %s: make one server in the chain resolve the "
-                    "zone (Azure DNS 168.63.129.16) instead of forwarding it back",
-                    host->name);
-            }
-        }
+        g_autofree char *why = g_strdup_printf(
+            "DNS forwarding loop through %s: make one server in the chain resolve the zone "
+            "(Azure DNS 168.63.129.16) instead of forwarding it back",
+            host->name);
+        note_decision(net, pkt->flow, NULL, host->name, why);
         send_answer(net, nic, &pkt->key, pkt->flow, q->id, q->qname, q->qtype, PCAP_DNS_SERVFAIL,
                     NULL, 0);
         return;
@@ -440,7 +434,7 @@ static void forward_query(ModelNet *net, ModelNic *nic, ModelHost *host, ModelDn
             "%s has no conditional forwarder for %s and resolves it on the internet: add one "
             "pointing at a DNS server in the VNet (which forwards to 168.63.129.16)",
             host->name, pz ? pz : q->qname);
-        note_public(net, pkt->flow, q->qname, host->name, why);
+        note_decision(net, pkt->flow, q->qname, host->name, why);
         answer_from_db(net, nic, host, pkt, q, NULL, " (root hints: public DNS)");
         return;
     }
@@ -452,14 +446,8 @@ static void forward_query(ModelNet *net, ModelNic *nic, ModelHost *host, ModelDn
                 "forwarders: add a conditional forwarder for %s pointing at a DNS server in "
                 "the VNet (which forwards to 168.63.129.16)",
                 host->name, pz, pz);
-            /* Recorded only if the answer turns out public (the flow checks the address). */
-            if (pkt->flow >= 0) {
-                ModelFlow *f = g_ptr_array_index(net->flows, (guint)pkt->flow);
-                if (!f->dns.public_by && model__service_of_fqdn(net, q->qname)) {
-                    f->dns.public_by = g_strdup(host->name);
-                    f->dns.public_reason = g_strdup(why);
-                }
-            }
+            /* Used only if the answer turns out public (the flow checks the address). */
+            note_decision(net, pkt->flow, q->qname, host->name, why);
         }
     }
     Pending *p = g_new0(Pending, 1);
@@ -476,8 +464,7 @@ static void forward_query(ModelNet *net, ModelNic *nic, ModelHost *host, ModelDn
     do
         p->txid = (uint16_t)sim_random(net->engine);
     while (g_hash_table_contains(s->pending, GUINT_TO_POINTER(p->txid)));
-    p->sport = net->next_ephemeral;
-    net->next_ephemeral = net->next_ephemeral == 65535 ? 49152 : net->next_ephemeral + 1;
+    p->sport = model__next_ephemeral(net);
     g_hash_table_insert(s->pending, GUINT_TO_POINTER(p->txid), p);
     char ipt[MODEL_IP_STRLEN];
     model_ip_format(g_array_index(upstreams, uint32_t, 0), ipt);

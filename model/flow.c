@@ -25,6 +25,21 @@
 #define TCP_MSS                 1460
 #define REQUEST_BYTES           420 /* an HTTP request with a bearer token, encrypted */
 
+uint16_t model__next_ephemeral(ModelNet *net)
+{
+    uint16_t port = net->next_ephemeral;
+    net->next_ephemeral = port == 65535 ? 49152 : port + 1;
+    return port;
+}
+
+void model__random_bytes(SimEngine *engine, uint8_t *out, size_t n)
+{
+    for (size_t i = 0; i < n; i += 8) {
+        uint64_t r = sim_random(engine);
+        memcpy(out + i, &r, n - i < 8 ? n - i : 8);
+    }
+}
+
 ModelFlow *model__flow_of(ModelNet *net, const ModelPacket *pkt)
 {
     return pkt->flow >= 0 ? g_ptr_array_index(net->flows, (guint)pkt->flow) : NULL;
@@ -133,10 +148,7 @@ static void send_phase(ModelFlow *f)
         break;
     case PHASE_TLS: {
         uint8_t random[32];
-        for (int i = 0; i < 32; i += 8) {
-            uint64_t r = sim_random(net->engine);
-            memcpy(random + i, &r, 8);
-        }
+        model__random_bytes(net->engine, random, sizeof random);
         len = pcap_tls_client_hello(buf, sizeof buf, f->sni, random);
         break;
     }
@@ -352,8 +364,7 @@ static ModelFlow *flow_new(ModelNet *net, const ModelFlowSpec *spec)
     f->request = spec->request;
     f->dst = spec->ip;
     f->dport = spec->port;
-    f->sport = net->next_ephemeral;
-    net->next_ephemeral = net->next_ephemeral == 65535 ? 49152 : net->next_ephemeral + 1;
+    f->sport = model__next_ephemeral(net);
     g_ptr_array_add(net->flows, f);
     return f;
 }

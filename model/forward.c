@@ -98,11 +98,6 @@ void model__packet_free(void *pkt)
     g_free(pkt);
 }
 
-static ModelFlow *flow_of(ModelNet *net, const ModelPacket *pkt)
-{
-    return pkt->flow >= 0 ? g_ptr_array_index(net->flows, (guint)pkt->flow) : NULL;
-}
-
 static const char *node_name(const ModelNic *nic)
 {
     return nic->host ? nic->host->name : nic->name;
@@ -111,7 +106,7 @@ static const char *node_name(const ModelNic *nic)
 void model__step(ModelNet *net, ModelPacket *pkt, const char *node, ModelStage stage,
                  const char *object, const char *action, const char *detail)
 {
-    ModelFlow *flow = flow_of(net, pkt);
+    ModelFlow *flow = model__flow_of(net, pkt);
     if (flow && ++flow->steps == MODEL_FLOW_MAX_STEPS && !flow->done)
         model__flow_finish(net, flow, MODEL_VERDICT_ABORTED, MODEL_CAUSE_TRACE_TOO_LONG, node,
                            "the flow kept bouncing between hops; look for a loop");
@@ -133,7 +128,7 @@ void model__drop(ModelNet *net, ModelPacket *pkt, const char *node, ModelStage s
     model__step(net, pkt, node, stage, object, "drop", detail);
     if (pkt->health_probe) /* lb.c: why a backend's probe fails */
         model__lb_probe_lost(net, pkt, object, cause);
-    ModelFlow *flow = flow_of(net, pkt);
+    ModelFlow *flow = model__flow_of(net, pkt);
     if (!flow)
         return;
     flow->drop_cause = cause;
@@ -149,7 +144,7 @@ void model__drop(ModelNet *net, ModelPacket *pkt, const char *node, ModelStage s
 
 static bool flow_aborted(ModelNet *net, const ModelPacket *pkt)
 {
-    ModelFlow *flow = flow_of(net, pkt);
+    ModelFlow *flow = model__flow_of(net, pkt);
     return flow && flow->steps >= MODEL_FLOW_MAX_STEPS;
 }
 

@@ -239,6 +239,10 @@ ModelPacket *model__tcp_packet(ModelNet *net, int flow, const ModelFlowKey *key,
 ModelPacket *model__udp_packet(ModelNet *net, int flow, const ModelFlowKey *key,
                                const uint8_t *payload, size_t len);
 ModelFlow *model__flow_of(ModelNet *net, const ModelPacket *pkt);
+/* The next client port from the IANA dynamic range 49152-65535, wrapping. */
+uint16_t model__next_ephemeral(ModelNet *net);
+/* n bytes from the engine's seeded stream (TLS randoms, …). */
+void model__random_bytes(SimEngine *engine, uint8_t *out, size_t n);
 
 /* net_dns.c: public chains and private endpoint records of the registered PaaS names. */
 gboolean model__register_service_names(ModelNet *net, GError **error);

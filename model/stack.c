@@ -109,10 +109,7 @@ static void tcp_serve(ModelNet *net, ModelNic *nic, ModelHost *host, ModelPacket
         return;
     if (flow->phase == PHASE_TLS) {
         uint8_t random[32], buf[512];
-        for (int i = 0; i < 32; i += 8) {
-            uint64_t r = sim_random(net->engine);
-            memcpy(random + i, &r, 8);
-        }
+        model__random_bytes(net->engine, random, sizeof random);
         size_t len = pcap_tls_server_hello(buf, sizeof buf, random);
         model__step(net, pkt, host->name, MODEL_STAGE_TLS, host->name, "server-hello",
                     flow->sni && *flow->sni ? flow->sni : "TLS ClientHello without SNI");
