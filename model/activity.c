@@ -1,8 +1,14 @@
 /*
  * activity.c — an activity's verdict from its parts' verdicts (domain.md §4): the parts are
- * ordinary flows, each with its own verdict; the activity waits for the last of them and
- * is delivered only when every one was, else it carries the first failing part's verdict,
- * cause, place and root cause. Nothing is decided here that the packets did not decide.
+ * ordinary flows (or other activities, or compute management judgements), each with its
+ * own verdict; the activity waits for the last of them and is delivered only when every
+ * one was, else it carries the first failing part's verdict, cause, place and root cause.
+ * Nothing is decided here that the packets did not decide.
+ *
+ * Parts are awaited by name through the trace's verdict observer, not through flow
+ * callbacks: a part may be a judgement written by someone else (compute.c writes a
+ * node's management verdict when its inner connection ends), and a flow's own callback
+ * stays free for whoever started it.
  */
 #include "model/net_internal.h"
 
@@ -10,23 +16,27 @@ typedef struct {
     ModelVerdict verdict;
     ModelCause cause, root;
     char *at, *root_at, *hint;
+    char *fix; /* the activity's own fix when this part fails, NULL: the part's hint */
     bool done;
 } Part;
 
-typedef struct Activity Activity;
+typedef struct {
+    ModelNet *net;
+    char *name;
+    Part *parts;
+    size_t n, pending;
+} Activity;
 
 typedef struct {
     Activity *a;
     size_t i;
 } PartRef;
 
-struct Activity {
-    ModelNet *net;
-    char *name;
-    Part *parts;
-    PartRef *refs; /* each part's flow points at its own */
-    size_t n, pending;
-};
+/* What the net keeps for its activities: the activities, and who waits for which name. */
+typedef struct Activities {
+    GPtrArray *all;      /* Activity *, owned */
+    GHashTable *waiting; /* part name (owned) -> GArray of PartRef */
+} Activities;
 
 static void activity_free(void *p)
 {
@@ -35,11 +45,22 @@ static void activity_free(void *p)
         g_free(a->parts[i].at);
         g_free(a->parts[i].root_at);
         g_free(a->parts[i].hint);
+        g_free(a->parts[i].fix);
     }
     g_free(a->parts);
-    g_free(a->refs);
     g_free(a->name);
     g_free(a);
+}
+
+void model__activities_free(ModelNet *net)
+{
+    Activities *acts = net->activities;
+    if (!acts)
+        return;
+    g_hash_table_destroy(acts->waiting);
+    g_ptr_array_free(acts->all, TRUE);
+    g_free(acts);
+    net->activities = NULL;
 }
 
 static void write_verdict(Activity *a, ModelVerdict verdict, ModelCause cause, const char *at,
@@ -62,7 +83,8 @@ static void conclude(Activity *a)
     for (size_t i = 0; i < a->n; i++) {
         const Part *p = &a->parts[i];
         if (p->verdict != MODEL_VERDICT_DELIVERED) {
-            write_verdict(a, p->verdict, p->cause, p->at, p->root, p->root_at, p->hint);
+            write_verdict(a, p->verdict, p->cause, p->at, p->root, p->root_at,
+                          p->fix ? p->fix : p->hint);
             return;
         }
     }
@@ -72,12 +94,8 @@ static void conclude(Activity *a)
 static void record(Activity *a, size_t i, const ModelVerdictRecord *r)
 {
     Part *p = &a->parts[i];
-    static const ModelVerdictRecord lost = {.verdict = MODEL_VERDICT_ABORTED,
-                                            .cause = MODEL_CAUSE_UNKNOWN_ENDPOINT};
     if (p->done)
         return;
-    if (!r)
-        r = &lost;
     p->done = true;
     p->verdict = r->verdict;
     p->cause = r->cause;
@@ -89,30 +107,56 @@ static void record(Activity *a, size_t i, const ModelVerdictRecord *r)
         conclude(a);
 }
 
-static void part_done(ModelNet *net, ModelFlow *flow, ModelVerdict verdict, ModelCause cause,
-                      const char *at, const char *hint, void *ctx)
+static void on_verdict(const ModelVerdictRecord *r, void *ctx)
 {
-    (void)verdict;
-    (void)cause;
-    (void)at;
-    (void)hint;
-    PartRef *ref = ctx;
-    record(ref->a, ref->i, model_trace_find_verdict(net->trace, flow->name));
+    Activities *acts = ctx;
+    gpointer key, value;
+    if (!g_hash_table_lookup_extended(acts->waiting, r->flow, &key, &value))
+        return;
+    /* Taken out before recording: concluding writes verdicts, which land here again. */
+    g_hash_table_steal(acts->waiting, r->flow);
+    GArray *refs = value;
+    for (guint k = 0; k < refs->len; k++) {
+        PartRef ref = g_array_index(refs, PartRef, k);
+        record(ref.a, ref.i, r);
+    }
+    g_array_free(refs, TRUE);
+    g_free(key);
 }
 
-void model_net_join_activity(ModelNet *net, const char *name, const int *parts, size_t n)
+static Activities *activities(ModelNet *net)
+{
+    if (!net->activities) {
+        Activities *acts = g_new0(Activities, 1);
+        acts->all = g_ptr_array_new_with_free_func(activity_free);
+        acts->waiting =
+            g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_array_unref);
+        net->activities = acts;
+        model_trace_observe_verdicts(net->trace, on_verdict, acts);
+    }
+    return net->activities;
+}
+
+void model_net_join_activity(ModelNet *net, const char *name, const char *const *parts, size_t n)
+{
+    model_net_join_activity_fixes(net, name, parts, NULL, n);
+}
+
+void model_net_join_activity_fixes(ModelNet *net, const char *name, const char *const *parts,
+                                   const char *const *fixes, size_t n)
 {
     g_return_if_fail(net->engine && net->trace);
-    if (!net->activities)
-        net->activities = g_ptr_array_new_with_free_func(activity_free);
+    Activities *acts = activities(net);
     Activity *a = g_new0(Activity, 1);
     a->net = net;
     a->name = g_strdup(name);
     a->n = a->pending = n;
     a->parts = g_new0(Part, n ? n : 1);
-    g_ptr_array_add(net->activities, a);
+    for (size_t i = 0; fixes && i < n; i++)
+        a->parts[i].fix = g_strdup(fixes[i]);
+    g_ptr_array_add(acts->all, a);
     for (size_t i = 0; i < n; i++) {
-        if (parts[i] < 0) {
+        if (!parts[i]) {
             write_verdict(a, MODEL_VERDICT_ABORTED, MODEL_CAUSE_UNKNOWN_ENDPOINT, name,
                           MODEL_CAUSE_NONE, NULL, "a part of the activity could not start");
             a->pending = SIZE_MAX; /* never concludes again */
@@ -123,15 +167,20 @@ void model_net_join_activity(ModelNet *net, const char *name, const int *parts, 
         conclude(a);
         return;
     }
-    a->refs = g_new0(PartRef, n);
     for (size_t i = 0; i < n; i++) {
-        a->refs[i] = (PartRef){a, i};
-        ModelFlow *f = g_ptr_array_index(net->flows, (guint)parts[i]);
-        if (f->done) { /* finished before it began (no interface): its verdict is written */
-            record(a, i, model_trace_find_verdict(net->trace, f->name));
+        /* A part that ended before the activity was joined (no interface, no managed
+         * services) has its verdict written already. */
+        const ModelVerdictRecord *done = model_trace_find_verdict(net->trace, parts[i]);
+        if (done) {
+            ModelVerdictRecord copy = *done;
+            record(a, i, &copy);
             continue;
         }
-        f->on_finish = part_done;
-        f->on_finish_ctx = &a->refs[i];
+        GArray *refs = g_hash_table_lookup(acts->waiting, parts[i]);
+        if (!refs) {
+            refs = g_array_new(FALSE, FALSE, sizeof(PartRef));
+            g_hash_table_insert(acts->waiting, g_strdup(parts[i]), refs);
+        }
+        g_array_append_val(refs, ((PartRef){a, i}));
     }
 }

@@ -147,6 +147,18 @@ ModelAks *model_net_add_aks(ModelNet *net, const char *name, const ModelAksSpec 
     if (!check_ranges(net, name, &s, error))
         return NULL;
     bool internal = s.lb == MODEL_AKS_LB_INTERNAL;
+    /* Addresses as Azure hands them out when none is asked for: the nodes the subnet's
+     * first free ones, an internal frontend the next, a public one from the region. */
+    g_autofree uint32_t *ips = g_new0(uint32_t, s.nodes + 1);
+    g_autofree char *what = g_strdup_printf("AKS '%s'", name);
+    bool pick_frontend = internal && !s.scoring_ip;
+    if (!model__subnet_free_addresses(s.subnet, s.nodes + pick_frontend, ips, what, error))
+        return NULL;
+    if (pick_frontend)
+        s.scoring_ip = ips[s.nodes];
+    g_autofree char *cloud = g_strdup_printf("AzureCloud.%s", net->region);
+    if (!internal && !s.scoring_ip && !model__service_tag_address(net, cloud, &s.scoring_ip, error))
+        return NULL;
     if (internal != model_ip_is_private(s.scoring_ip)) {
         g_set_error(error, AKS_ERROR, 0,
                     "AKS '%s': the scoring endpoint of an %s load balancer needs a %s address",
@@ -158,10 +170,6 @@ ModelAks *model_net_add_aks(ModelNet *net, const char *name, const ModelAksSpec 
     ModelLb *lb =
         model_net_add_load_balancer(net, lb_name, internal ? s.subnet : NULL, s.scoring_ip, error);
     if (!lb)
-        return NULL;
-    g_autofree uint32_t *ips = g_new0(uint32_t, s.nodes);
-    g_autofree char *what = g_strdup_printf("AKS '%s'", name);
-    if (!model__subnet_free_addresses(s.subnet, s.nodes, ips, what, error))
         return NULL;
     ModelAks *aks = g_new0(ModelAks, 1);
     aks->name = g_strdup(name);
@@ -184,6 +192,17 @@ ModelAks *model_net_add_aks(ModelNet *net, const char *name, const ModelAksSpec 
         g_ptr_array_add(aks->nodes, h);
     }
     return aks;
+}
+
+ModelAks *model_net_find_aks(const ModelNet *net, const char *name)
+{
+    const ModelComputeSet *cs = net->computes;
+    for (guint i = 0; cs && i < cs->aks->len; i++) {
+        ModelAks *aks = g_ptr_array_index(cs->aks, i);
+        if (strcmp(aks->name, name) == 0)
+            return aks;
+    }
+    return NULL;
 }
 
 ModelHost *model_aks_node(const ModelAks *aks, unsigned i)

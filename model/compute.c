@@ -121,6 +121,16 @@ ModelCompute *model_net_find_compute(const ModelNet *net, const char *name)
     return NULL;
 }
 
+ModelComputeKind model_compute_kind(const ModelCompute *c)
+{
+    return c->kind;
+}
+
+bool model_compute_has_public_ip(const ModelCompute *c)
+{
+    return c->public_ip;
+}
+
 unsigned model_compute_n_nodes(const ModelCompute *c)
 {
     return c->nodes->len;
@@ -225,6 +235,7 @@ static gboolean add_node(ModelNet *net, ModelCompute *c, unsigned i, uint32_t ip
     model_nic_set_nsg(nic, c->nsg);
     if (public_ip && !model_nic_set_public_ip(net, nic, public_ip, error))
         return FALSE;
+    nic->no_default_outbound = !public_ip;
     model_host_listen(h, MODEL_IPPROTO_TCP, PORT_BATCH_NODE);
     model_host_listen(h, MODEL_IPPROTO_TCP, PORT_BATCH_NODE + 1);
     model_host_listen(h, MODEL_IPPROTO_TCP, PORT_AML_COMPUTE);
@@ -553,10 +564,11 @@ static const Requirement requirements[] = {
     {"mcr", "mcr.microsoft.com", MODEL_IPPROTO_TCP, 443},
 };
 
-static int start_one(ModelNet *net, ModelHost *from, const char *prefix, const char *part,
-                     const char *fqdn, uint8_t proto, uint16_t port, SimTime at)
+/* Starts "<prefix>/<part>" and appends its name to `names` (NULL when it could not start). */
+static void start_one(ModelNet *net, ModelHost *from, const char *prefix, const char *part,
+                      const char *fqdn, uint8_t proto, uint16_t port, SimTime at, GPtrArray *names)
 {
-    g_autofree char *name = g_strdup_printf("%s/%s", prefix, part);
+    char *name = g_strdup_printf("%s/%s", prefix, part);
     bool https = proto == MODEL_IPPROTO_TCP && port == 443;
     ModelFlowSpec spec = {.name = name,
                           .from = from,
@@ -565,16 +577,21 @@ static int start_one(ModelNet *net, ModelHost *from, const char *prefix, const c
                           .proto = proto,
                           .tls = https,
                           .request = https};
-    return model_net_start_flow(net, &spec, at);
+    bool started = model_net_start_flow(net, &spec, at) >= 0;
+    if (names)
+        g_ptr_array_add(names, started ? name : NULL);
+    if (!started || !names)
+        g_free(name);
 }
 
 int model_net_start_compute_outbound(ModelNet *net, ModelCompute *c, const char *flow_prefix,
-                                     SimTime at)
+                                     SimTime at, GPtrArray *names)
 {
     ModelHost *node = model_compute_node(c, 0);
     if (!node || !net->services || !net->services->managed)
         return -1;
-    int first = -1;
+    guint before = names ? names->len : 0;
+    int n = 0;
     for (size_t i = 0; i < G_N_ELEMENTS(requirements); i++) {
         const Requirement *r = &requirements[i];
         /* UDP 5831: "create, update, and delete of compute instance". */
@@ -582,26 +599,33 @@ int model_net_start_compute_outbound(ModelNet *net, ModelCompute *c, const char 
             continue;
         GString *fqdn = g_string_new(r->fqdn);
         g_string_replace(fqdn, "{region}", net->region, 0);
-        int idx = start_one(net, node, flow_prefix, r->part, fqdn->str, r->proto, r->port, at);
+        start_one(net, node, flow_prefix, r->part, fqdn->str, r->proto, r->port, at, names);
         g_string_free(fqdn, TRUE);
-        if (first < 0)
-            first = idx;
+        n++;
     }
-    /* The workspace's resources, by their names: through their private endpoints when the
-     * VNet's DNS says so. SMB to the default storage's file share: 445 ("files over 445
-     * (SMB) and 443"). */
+    /* The workspace and its resources, by their names: through their private endpoints
+     * when the VNet's DNS says so (no-public-IP compute depends on the workspace's private
+     * link). SMB to the default storage's file share: 445 ("files over 445 (SMB) and
+     * 443"). */
     const ModelComputeOptions *o = &c->options;
-    if (o->storage) {
-        start_one(net, node, flow_prefix, "storage-smb", model_service_fqdn(o->storage, "file"),
-                  MODEL_IPPROTO_TCP, 445, at);
-        start_one(net, node, flow_prefix, "storage-https", model_service_fqdn(o->storage, "blob"),
-                  MODEL_IPPROTO_TCP, 443, at);
+    const struct {
+        const char *part;
+        ModelService *svc;
+        const char *sub;
+        uint16_t port;
+    } resources[] = {
+        {"workspace-api", o->workspace, "api", 443}, {"storage-smb", o->storage, "file", 445},
+        {"storage-https", o->storage, "blob", 443},  {"keyvault", o->key_vault, "vault", 443},
+        {"acr", o->registry, "registry", 443},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(resources); i++) {
+        if (!resources[i].svc)
+            continue;
+        start_one(net, node, flow_prefix, resources[i].part,
+                  model_service_fqdn(resources[i].svc, resources[i].sub), MODEL_IPPROTO_TCP,
+                  resources[i].port, at, names);
+        n++;
     }
-    if (o->key_vault)
-        start_one(net, node, flow_prefix, "keyvault", model_service_fqdn(o->key_vault, "vault"),
-                  MODEL_IPPROTO_TCP, 443, at);
-    if (o->registry)
-        start_one(net, node, flow_prefix, "acr", model_service_fqdn(o->registry, "registry"),
-                  MODEL_IPPROTO_TCP, 443, at);
-    return first;
+    g_assert(!names || names->len - before == (guint)n);
+    return n;
 }

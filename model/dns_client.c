@@ -208,6 +208,10 @@ void model__dns_client_start(ModelNet *net, ModelFlow *f)
 /* The name has a private endpoint but the answer is public: remember who decided so. */
 static void mark_public_answer(ModelNet *net, ModelFlow *f, const char *answered_by)
 {
+    /* From the internet the public answer is the only useful one: no private endpoint is
+     * reachable from there, so the answer is not what went wrong. */
+    if (f->from->kind == MODEL_HOST_INTERNET || f->from->kind == MODEL_HOST_SERVICE)
+        return;
     ModelHost *service = model__service_of_fqdn(net, f->fqdn);
     if (!service)
         return;

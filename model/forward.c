@@ -386,6 +386,25 @@ static void to_internet(ModelNet *net, ModelPacket *pkt, ModelNic *nic, const ch
         uint32_t pub = nic->public_ip;
         const char *how = "instance public IP";
         model__natgw_snat(nic, pkt, &pub, &how); /* natgw.c: the subnet's NAT gateway first */
+        if (!pub && (nic->no_default_outbound || nic->subnet->no_default_outbound)) {
+            /* No address to leave from: a private subnet has no default outbound access
+             * (default-outbound-access.md, "private subnet"), nor has a node of a Batch
+             * pool without public IPs ("your virtual machines won't be able to access the
+             * public internet unless you configure … virtual network NAT", azdocs:articles/
+             * batch/simplified-node-communication-pool-no-public-ip.md). */
+            bool batch = nic->no_default_outbound;
+            model__drop(net, pkt, node_name(nic), MODEL_STAGE_NAT, nic->subnet->path,
+                        MODEL_CAUSE_NO_ROUTE,
+                        batch ? "no outbound path to the internet: a node without public IP "
+                                "has no default outbound access, and the subnet has no NAT "
+                                "gateway"
+                              : "no outbound path to the internet: a private subnet "
+                                "(defaultOutboundAccess false) without a NAT gateway",
+                        "give the subnet a NAT gateway, or route 0.0.0.0/0 to a firewall "
+                        "that SNATs (how-to-secure-training-vnet.md, no public IP)");
+            model__packet_free(pkt);
+            return;
+        }
         if (!pub) {
             /* One address per NIC for all its connections, as Azure keeps it. */
             if (!nic->default_outbound_ip)

@@ -131,8 +131,7 @@ void model_net_free(ModelNet *net)
     g_ptr_array_free(net->nsgs, TRUE);
     g_ptr_array_free(net->route_tables, TRUE);
     g_ptr_array_free(net->flows, TRUE);
-    if (net->activities)
-        g_ptr_array_free(net->activities, TRUE);
+    model__activities_free(net);
     g_hash_table_destroy(net->nsg_by_name);
     g_hash_table_destroy(net->rt_by_name);
     g_hash_table_destroy(net->host_by_name);
@@ -300,6 +299,11 @@ void model_subnet_set_route_table(ModelSubnet *subnet, ModelRouteTable *table)
 void model_subnet_set_pe_policies(ModelSubnet *subnet, ModelPePolicies policies)
 {
     subnet->pe_policies = policies;
+}
+
+void model_subnet_set_default_outbound_access(ModelSubnet *subnet, bool enabled)
+{
+    subnet->no_default_outbound = !enabled;
 }
 
 /* Service endpoint name -> the service tag whose regional prefixes its routes carry. */

@@ -68,6 +68,10 @@ ModelSubnet *model_net_add_subnet(ModelNet *net, ModelVnet *vnet, const char *na
 void model_subnet_set_nsg(ModelSubnet *subnet, ModelNsg *nsg);
 void model_subnet_set_route_table(ModelSubnet *subnet, ModelRouteTable *table);
 void model_subnet_set_pe_policies(ModelSubnet *subnet, ModelPePolicies policies);
+/* defaultOutboundAccess (default true). false makes a private subnet: a NIC there without
+ * an instance public IP, and no NAT gateway on the subnet, has no way to the internet
+ * (azdocs:articles/virtual-network/ip-services/default-outbound-access.md). */
+void model_subnet_set_default_outbound_access(ModelSubnet *subnet, bool enabled);
 /* Enables a service endpoint ("Microsoft.Storage", "Microsoft.KeyVault",
  * "Microsoft.ContainerRegistry") on the subnet: its traffic to the service's regional
  * prefixes takes a VirtualNetworkServiceEndpoint route and keeps its private source
@@ -441,12 +445,27 @@ int model_net_start_batch_node_management(ModelNet *net, const char *flow, Model
 int model_net_start_data_profiling(ModelNet *net, const char *flow, ModelService *workspace,
                                    ModelService *storage, SimTime at);
 
-/* An activity (domain.md §4): flows already started as its parts (their indexes in
- * `parts`, in the documented order), judged together in the verdict `name`, written when
- * the last part finishes: delivered when every part is; else the verdict, cause, at and
- * root cause of the first part (in the order given) that was not. A part index below 0
- * (a part that could not start) makes the activity aborted UNKNOWN_ENDPOINT at once. */
-void model_net_join_activity(ModelNet *net, const char *name, const int *parts, size_t n);
+/* Building an environment image and pushing it to the workspace's `registry`
+ * (domain.md §4.5): sub-flows "<prefix>/base-image" (the base image from
+ * mcr.microsoft.com) and "<prefix>/acr-push" (to the registry), HTTPS each. `builder`
+ * NULL: serverless, i.e. ACR Tasks, a Microsoft-hosted agent outside every VNet, reaching
+ * the registry's public endpoint; else the image-build compute's node, resolving both
+ * names through its VNet's DNS. Appends the sub-flows' names to `names` (NULL: could not
+ * start); returns how many, -1 without managed services or registry. */
+int model_net_start_image_build(ModelNet *net, const char *flow_prefix, ModelService *registry,
+                                ModelHost *builder, SimTime at, GPtrArray *names);
+
+/* An activity (domain.md §4): verdicts already on their way as its parts (flow names in
+ * `parts`, in the documented order: flows, compute management judgements, other
+ * activities), judged together in the verdict `name`, written when the last part's is:
+ * delivered when every part is; else the verdict, cause, at and root cause of the first
+ * part (in the order given) that was not. A NULL part (one that could not start) makes the
+ * activity aborted UNKNOWN_ENDPOINT at once. */
+void model_net_join_activity(ModelNet *net, const char *name, const char *const *parts, size_t n);
+/* The same, with the activity's own documented fix for a failing part (fixes[i] NULL, or
+ * fixes NULL: the part's hint) — where the fix lies above the part, e.g. in who builds. */
+void model_net_join_activity_fixes(ModelNet *net, const char *name, const char *const *parts,
+                                   const char *const *fixes, size_t n);
 
 /* ---- Azure Firewall (azfw.c, azfw_rules.c) ---- */
 
@@ -633,6 +652,8 @@ ModelCompute *model_net_add_compute(ModelNet *net, const char *name, ModelComput
                                     ModelSubnet *subnet, unsigned nodes, bool public_ip,
                                     const ModelComputeOptions *options, GError **error);
 ModelCompute *model_net_find_compute(const ModelNet *net, const char *name);
+ModelComputeKind model_compute_kind(const ModelCompute *c);
+bool model_compute_has_public_ip(const ModelCompute *c);
 unsigned model_compute_n_nodes(const ModelCompute *c);
 ModelHost *model_compute_node(const ModelCompute *c, unsigned i); /* NULL past the end */
 uint32_t model_compute_node_ip(const ModelCompute *c, unsigned i);
@@ -660,10 +681,12 @@ int model_net_start_compute_management(ModelNet *net, const char *flow, ModelCom
  * each through DNS: "<prefix>/aad" (login.microsoftonline.com 443), "/aml"
  * (<region>.api.azureml.ms 443), "/aml-18881", "/aml-5831" (UDP, instances), "/batch"
  * (443), "/arm", "/ms-storage" (Storage.<region>), "/afd", "/mcr"; and with the options'
- * services "/storage-smb" (file endpoint 445), "/storage-https" (blob endpoint 443),
- * "/keyvault", "/acr". Returns the first sub-flow's index, -1 without managed services. */
+ * services "/workspace-api", "/storage-smb" (file endpoint 445), "/storage-https" (blob
+ * endpoint 443), "/keyvault", "/acr". Appends the sub-flows' names to `names` (may be NULL;
+ * a NULL entry: that one could not start). Returns how many, -1 without managed services
+ * or nodes. */
 int model_net_start_compute_outbound(ModelNet *net, ModelCompute *c, const char *flow_prefix,
-                                     SimTime at);
+                                     SimTime at, GPtrArray *names);
 
 /* An AKS inference cluster attached to the workspace (domain.md §4.4, azdocs:articles/
  * machine-learning/v1/how-to-secure-inferencing-vnet.md). Its scoring endpoint is the
@@ -680,7 +703,8 @@ typedef enum { MODEL_AKS_LB_INTERNAL, MODEL_AKS_LB_PUBLIC } ModelAksLbKind;
 typedef struct {
     ModelSubnet *subnet;
     ModelAksLbKind lb;
-    uint32_t scoring_ip;   /* internal: a free address of the subnet; public: public */
+    uint32_t scoring_ip;   /* internal: an address of the subnet; public: public. 0: Azure's
+                            * pick (the subnet's next free one; AzureCloud.<region>) */
     uint16_t scoring_port; /* 0: 80 */
     ModelPrefix service_cidr;
     uint32_t dns_service_ip;
@@ -694,6 +718,7 @@ typedef struct {
  * CIDR, region other than the VNet's (checked again at finalize for later subnets). */
 ModelAks *model_net_add_aks(ModelNet *net, const char *name, const ModelAksSpec *spec,
                             GError **error);
+ModelAks *model_net_find_aks(const ModelNet *net, const char *name);
 ModelHost *model_aks_node(const ModelAks *aks, unsigned i);
 ModelLb *model_aks_load_balancer(const ModelAks *aks);
 uint32_t model_aks_scoring_ip(const ModelAks *aks);

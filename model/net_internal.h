@@ -47,7 +47,8 @@ struct ModelSubnet {
     GPtrArray *service_endpoints; /* char *: "Microsoft.Storage" … */
     ModelNsgTable *nsg_in, *nsg_out;
     ModelEffectiveRoutes *routes;
-    ModelNatGw *nat_gateway; /* natgw.c: the subnet's NAT gateway, NULL for none */
+    ModelNatGw *nat_gateway;  /* natgw.c: the subnet's NAT gateway, NULL for none */
+    bool no_default_outbound; /* a private subnet (defaultOutboundAccess: false) */
 };
 
 struct ModelNic {
@@ -59,6 +60,7 @@ struct ModelNic {
     uint32_t ip;
     uint32_t public_ip;           /* 0: none (egress uses default outbound access) */
     uint32_t default_outbound_ip; /* assigned at first internet egress without public_ip */
+    bool no_default_outbound;     /* a Batch node of a no-public-IP pool */
     uint8_t mac[6];
     ModelNsg *nsg;
     ModelNsgTable *nsg_in, *nsg_out;
@@ -213,7 +215,7 @@ struct ModelNet {
     struct ModelEntry *entry; /* gateway.c, onprem.c, bastion.c: on-prem, gateways, Bastion */
     struct ModelMiddleboxes *middleboxes; /* azfw.c, natgw.c, lb.c */
     struct ModelComputeSet *computes;     /* compute.c, aks.c */
-    GPtrArray *activities;                /* activity.c: activities waiting for parts */
+    struct Activities *activities;        /* activity.c: activities waiting for parts */
     uint32_t next_default_outbound_ip;
     uint16_t next_ephemeral;
     uint16_t ip_id;
@@ -232,6 +234,7 @@ void model__drop(ModelNet *net, ModelPacket *pkt, const char *node, ModelStage s
                  const char *object, ModelCause cause, const char *detail, const char *hint);
 ModelPacket *model__packet_new(int flow);
 void model__packet_free(void *pkt);
+void model__activities_free(ModelNet *net); /* activity.c */
 
 /* Builds a TCP or UDP packet of `flow` with `payload`; key is the packet's 5-tuple. */
 ModelPacket *model__tcp_packet(ModelNet *net, int flow, const ModelFlowKey *key, uint8_t flags,
@@ -316,6 +319,7 @@ typedef struct ModelServiceSet {
     GPtrArray *roles;    /* ModelRoleAssignment *, owned */
     bool managed;        /* model_net_add_managed_services ran */
     ModelBatchMode batch_mode;
+    GHashTable *managed_fqdns; /* managed host name -> its public name, region expanded */
 } ModelServiceSet;
 
 /* service.c */

@@ -68,35 +68,6 @@ void scn_dns_clear(ScnLoad *ld)
 
 /* ---- small readers ---- */
 
-/* One of names[0..n) (ASCII case ignored), else an error with a suggestion. */
-static bool pick(const ScnNode *v, const char *key, const char *const *names, size_t n, size_t *out,
-                 GError **error)
-{
-    const char *t = NULL;
-    if (!scn_node_string(v, key, &t, error))
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        if (g_ascii_strcasecmp(t, names[i]) == 0) {
-            *out = i;
-            return true;
-        }
-    }
-    GString *msg = g_string_new(NULL);
-    g_string_append_printf(msg, "'%s': unknown value '%s'", key, t);
-    const char *s = scn_suggest(t, names, n);
-    if (s) {
-        g_string_append_printf(msg, " (did you mean '%s'?)", s);
-    } else {
-        g_string_append(msg, " (expected ");
-        for (size_t i = 0; i < n; i++)
-            g_string_append_printf(msg, "%s%s", i ? (i + 1 == n ? " or " : ", ") : "", names[i]);
-        g_string_append(msg, ")");
-    }
-    scn_fail(error, SCN_ERROR_VALUE, &v->mark, "%s", msg->str);
-    g_string_free(msg, TRUE);
-    return false;
-}
-
 /* A list of addresses (a single address is taken as a list of one), none twice. */
 static bool ip_list(const ScnNode *v, const char *key, GArray *out, GError **error)
 {
@@ -397,7 +368,7 @@ static const ScnKey server_keys[] = {
     SCN_F("publicIp"),
     SCN_F("forwarders"),
     SCN_F("conditionalForwarders"),
-    SCN_L("onprem"),
+    SCN_F("onprem"),
 };
 
 static const char *const server_kind_names[] = {"forwarder", "proxy", "azure"};
@@ -498,21 +469,45 @@ static bool load_server(ScnLoad *ld, const ScnNode *m, GError **error)
     size_t k = 0;
     const ScnNode *kind_node = scn_get(m, "kind");
     if (kind_node &&
-        !pick(kind_node, "kind", server_kind_names, G_N_ELEMENTS(server_kind_names), &k, error))
+        !scn_pick(kind_node, "kind", server_kind_names, G_N_ELEMENTS(server_kind_names), &k, error))
         return false;
     ModelDnsServerKind kind = server_kinds[k];
     g_autofree char *what = g_strdup_printf("DNS server '%s'", name->text);
     const ScnNode *subnet_ref = scn_get(m, "subnet"), *ip_node = scn_get(m, "ip"),
                   *pub = scn_get(m, "publicIp");
-    if (subnet_ref && pub)
-        return scn_fail(error, SCN_ERROR_SCHEMA, &scn_get_key(m, "publicIp")->mark,
-                        "%s gives both 'subnet' and 'publicIp': a server is in a VNet (subnet, "
-                        "ip) or on the internet (publicIp)",
-                        what);
-    if (!subnet_ref && !pub)
+    const ScnNode *site_ref = scn_get(m, "onprem");
+    static const char *const places[] = {"subnet", "onprem", "publicIp"};
+    const char *first = NULL;
+    for (size_t i = 0; i < G_N_ELEMENTS(places); i++) {
+        if (!scn_get(m, places[i]))
+            continue;
+        if (first)
+            return scn_fail(error, SCN_ERROR_SCHEMA, &scn_get_key(m, places[i])->mark,
+                            "%s gives both '%s' and '%s': a server is in a VNet (subnet, ip), on "
+                            "an on-prem site's LAN (onprem, ip) or on the internet (publicIp)",
+                            what, first, places[i]);
+        first = places[i];
+    }
+    if (!subnet_ref && !pub && !site_ref)
         return scn_fail(error, SCN_ERROR_SCHEMA, &m->mark,
-                        "%s needs 'subnet' and 'ip' (in a VNet) or 'publicIp' (on the internet)",
+                        "%s needs 'subnet' and 'ip' (in a VNet), 'onprem' and 'ip' (on a site's "
+                        "LAN) or 'publicIp' (on the internet)",
                         what);
+    ModelOnprem *site = NULL;
+    if (site_ref) {
+        const char *t = NULL;
+        if (!scn_node_string(site_ref, "onprem", &t, error))
+            return false;
+        if (!(site = model_net_find_onprem(ld->net, t)))
+            return scn_fail(error, SCN_ERROR_REFERENCE, &site_ref->mark,
+                            "'onprem': no on-prem site named '%s' (define it under 'onprem')", t);
+        if (kind != MODEL_DNS_SERVER_FORWARDER)
+            return scn_fail(error, SCN_ERROR_VALUE, &scn_get_key(m, "onprem")->mark,
+                            "%s is %s, which lives in a VNet: give 'subnet' and 'ip'", what,
+                            kind_words(kind));
+        if (!ip_node)
+            return scn_fail(error, SCN_ERROR_SCHEMA, &m->mark, "%s needs 'ip'", what);
+    }
     if (pub && kind != MODEL_DNS_SERVER_FORWARDER)
         return scn_fail(error, SCN_ERROR_VALUE, &scn_get_key(m, "publicIp")->mark,
                         "%s is %s, which has a private IP in a subnet: give 'subnet' and 'ip'",
@@ -568,7 +563,8 @@ static bool load_server(ScnLoad *ld, const ScnNode *m, GError **error)
         if (!model_host_set_public_ip(ld->net, def->host, def->public_ip, &cause))
             return scn_fail_prefix(error, cause, SCN_ERROR_VALUE, &pub->mark);
     } else {
-        def->nic = model_net_add_nic(ld->net, def->host, subnet, "nic0", def->ip, &cause);
+        def->nic = site ? model_onprem_add_nic(ld->net, site, def->host, "nic0", def->ip, &cause)
+                        : model_net_add_nic(ld->net, def->host, subnet, "nic0", def->ip, &cause);
         if (!def->nic)
             return fail_nic(error, cause, name->text, &ip_node->mark);
     }
@@ -670,7 +666,7 @@ static bool load_link(ScnLoad *ld, ModelDnsZone *zone, GHashTable *linked, const
     }
     size_t p = 0;
     if (policy &&
-        !pick(policy, "resolutionPolicy", policy_names, G_N_ELEMENTS(policy_names), &p, error))
+        !scn_pick(policy, "resolutionPolicy", policy_names, G_N_ELEMENTS(policy_names), &p, error))
         return false;
     if (p == 1 && !is_private_link_zone(model_dns_zone_name(zone)))
         return scn_fail(error, SCN_ERROR_VALUE, &policy->mark,

@@ -44,35 +44,6 @@ void scn_entry_clear(ScnLoad *ld)
 
 /* ---- small readers ---- */
 
-/* One of names[0..n) (ASCII case ignored), else an error with a suggestion. */
-static bool pick(const ScnNode *v, const char *key, const char *const *names, size_t n, size_t *out,
-                 GError **error)
-{
-    const char *t = NULL;
-    if (!scn_node_string(v, key, &t, error))
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        if (g_ascii_strcasecmp(t, names[i]) == 0) {
-            *out = i;
-            return true;
-        }
-    }
-    GString *msg = g_string_new(NULL);
-    g_string_append_printf(msg, "'%s': unknown value '%s'", key, t);
-    const char *s = scn_suggest(t, names, n);
-    if (s) {
-        g_string_append_printf(msg, " (did you mean '%s'?)", s);
-    } else {
-        g_string_append(msg, " (expected ");
-        for (size_t i = 0; i < n; i++)
-            g_string_append_printf(msg, "%s%s", i ? (i + 1 == n ? " or " : ", ") : "", names[i]);
-        g_string_append(msg, ")");
-    }
-    scn_fail(error, SCN_ERROR_VALUE, &v->mark, "%s", msg->str);
-    g_string_free(msg, TRUE);
-    return false;
-}
-
 /* A list of prefixes (one prefix reads as a list of one); *out g_free. */
 static bool prefix_list(const ScnNode *v, const char *key, ModelPrefix **out, size_t *n,
                         GError **error)
@@ -265,7 +236,7 @@ static bool load_gateway(ScnLoad *ld, const ScnNode *m, GError **error)
     size_t t = 0;
     ModelVnet *vnet;
     if (!scn_req_node(m, "type", what, &type, error) ||
-        !pick(type, "type", types, G_N_ELEMENTS(types), &t, error) ||
+        !scn_pick(type, "type", types, G_N_ELEMENTS(types), &t, error) ||
         !scn_req_node(m, "vnet", what, &vnet_ref, error) ||
         !(vnet = resolve(&ld->vnets, vnet_ref, "vnet", error)) ||
         !free_host_name(ld, name, error) || !claim_nic_capture(ld, name, error))
@@ -477,7 +448,7 @@ bool scn_load_managed_services(ScnLoad *ld, const ScnNode *value, GError **error
         const ScnNode *mode = scn_get(value, "batchMode");
         static const char *const modes[] = {"classic", "simplified"};
         size_t i = 0;
-        if (mode && !pick(mode, "batchMode", modes, G_N_ELEMENTS(modes), &i, error))
+        if (mode && !scn_pick(mode, "batchMode", modes, G_N_ELEMENTS(modes), &i, error))
             return false;
         opts.batch_mode = i == 1 ? MODEL_BATCH_SIMPLIFIED : MODEL_BATCH_CLASSIC;
     } else {
@@ -501,8 +472,16 @@ bool scn_load_managed_services(ScnLoad *ld, const ScnNode *value, GError **error
 /* ---- workspace and its services ---- */
 
 static const ScnKey workspace_keys[] = {
-    SCN_F("name"),    SCN_F("id"),       SCN_F("publicNetworkAccess"), SCN_F("privateEndpoints"),
-    SCN_F("storage"), SCN_F("keyVault"), SCN_F("containerRegistry"),   SCN_F("identityRoles"),
+    SCN_F("name"),
+    SCN_F("id"),
+    SCN_F("publicNetworkAccess"),
+    SCN_F("privateEndpoints"),
+    SCN_F("storage"),
+    SCN_F("keyVault"),
+    SCN_F("containerRegistry"),
+    SCN_F("identityRoles"),
+    SCN_F("imageBuildCompute"), /* read by scn_compute.c once computes exist */
+    SCN_F("ipRules"),           /* "Enabled from selected IP addresses" (SelectedNetworks) */
 };
 
 static const ScnKey service_keys[] = {
@@ -594,7 +573,7 @@ static bool load_network_config(ScnLoad *ld, ModelService *svc, const ScnNode *m
                                                    MODEL_PUBLIC_ACCESS_SELECTED,
                                                    MODEL_PUBLIC_ACCESS_DISABLED};
         size_t i = 0;
-        if (!pick(v, "publicNetworkAccess", names, G_N_ELEMENTS(names), &i, error))
+        if (!scn_pick(v, "publicNetworkAccess", names, G_N_ELEMENTS(names), &i, error))
             return false;
         if (!model_service_set_public_access(svc, values[i], &cause))
             return scn_fail_prefix(error, cause, SCN_ERROR_VALUE, &v->mark);
@@ -674,7 +653,7 @@ static bool load_service(ScnLoad *ld, const ScnNode *m, ModelServiceKind kind, c
         static const char *const skus[] = {"Basic", "Standard", "Premium"};
         size_t i = 2;
         const ScnNode *sku = scn_get(m, "sku");
-        if (sku && !pick(sku, "sku", skus, G_N_ELEMENTS(skus), &i, error))
+        if (sku && !scn_pick(sku, "sku", skus, G_N_ELEMENTS(skus), &i, error))
             return false;
         svc = model_net_add_container_registry(ld->net, name->text, (ModelAcrSku)i, &cause);
     }

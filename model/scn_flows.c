@@ -18,8 +18,8 @@
 #define SCN_MAX_AT_MS 1000000000 /* about 11.6 days of simulated time */
 
 static const ScnKey flow_keys[] = {
-    SCN_F("name"),   SCN_F("from"),    SCN_F("to"),       SCN_F("at_ms"),
-    SCN_F("expect"), SCN_F("bastion"), SCN_F("activity"), SCN_F("customImage"),
+    SCN_F("name"),    SCN_F("from"),     SCN_F("to"),          SCN_F("at_ms"),   SCN_F("expect"),
+    SCN_F("bastion"), SCN_F("activity"), SCN_F("customImage"), SCN_F("compute"), SCN_F("https"),
 };
 
 static const ScnKey to_keys[] = {
@@ -303,9 +303,12 @@ static bool load_flow(ScnLoad *ld, const ScnNode *m, size_t index, GError **erro
             return false;
         goto timing;
     }
-    if (scn_get_key(m, "customImage"))
-        return scn_fail(error, SCN_ERROR_SCHEMA, &scn_get_key(m, "customImage")->mark,
-                        "'customImage' applies to the docker-images activity only");
+    static const char *const activity_only[] = {"customImage", "compute", "https"};
+    for (size_t i = 0; i < G_N_ELEMENTS(activity_only); i++)
+        if (scn_get_key(m, activity_only[i]))
+            return scn_fail(error, SCN_ERROR_SCHEMA, &scn_get_key(m, activity_only[i])->mark,
+                            "'%s' belongs to an activity: this flow has no 'activity'",
+                            activity_only[i]);
     if (!scn_req_node(m, "from", what, &from_ref, error) ||
         !scn_node_string(from_ref, "from", &t, error) ||
         !(from = scn_names_resolve(&ld->hosts, from_ref, error)))

@@ -136,6 +136,7 @@ typedef struct {
 
 typedef struct ScnDnsLoad ScnDnsLoad;     /* scn_dns.c: names claimed, Azure DNS */
 typedef struct ScnEntryLoad ScnEntryLoad; /* scn_entry.c: sites, gateways, bastions, services */
+typedef struct ScnNatgwLoad ScnNatgwLoad; /* scn_natgw.c: NAT gateways, subnets naming them */
 
 typedef struct {
     ScnDoc *doc;
@@ -145,13 +146,15 @@ typedef struct {
     const ScnNode *root;
     const ScnNode *region_node; /* NULL: the default region */
     ScnNames nsgs, route_tables, vnets, subnets, hosts, endpoints, asgs, flows, captures;
-    GHashTable *asg_uses;     /* ASG name -> first ScnNode naming it in a rule */
-    GPtrArray *asg_use_order; /* ASG names in first-use order */
-    GHashTable *peered;       /* "a\nb" pairs already peered */
-    GPtrArray *host_defs;     /* ScnHostDef *, owned (ld->hosts points into it) */
-    GPtrArray *endpoint_defs; /* ScnEndpointDef *, owned (ld->endpoints points into it) */
-    ScnDnsLoad *dns;          /* created on first use; freed by scn_dns_clear() */
-    ScnEntryLoad *entry;      /* created on first use; freed by scn_entry_clear() */
+    GHashTable *asg_uses;      /* ASG name -> first ScnNode naming it in a rule */
+    GPtrArray *asg_use_order;  /* ASG names in first-use order */
+    GHashTable *peered;        /* "a\nb" pairs already peered */
+    GPtrArray *host_defs;      /* ScnHostDef *, owned (ld->hosts points into it) */
+    GPtrArray *endpoint_defs;  /* ScnEndpointDef *, owned (ld->endpoints points into it) */
+    ScnDnsLoad *dns;           /* created on first use; freed by scn_dns_clear() */
+    ScnEntryLoad *entry;       /* created on first use; freed by scn_entry_clear() */
+    ScnNatgwLoad *natgw;       /* created on first use; freed by scn_natgw_clear() */
+    ModelCompute *image_build; /* workspace.imageBuildCompute, NULL: serverless builds */
 } ScnLoad;
 
 void scn_names_init(ScnNames *names, const char *what);
@@ -224,6 +227,10 @@ bool scn_opt_int(const ScnNode *map, const char *key, int64_t lo, int64_t hi, in
                  GError **error);
 /* A string from a scalar node (any scalar but null). */
 bool scn_node_string(const ScnNode *node, const char *key, const char **out, GError **error);
+/* One of names[0..n) (ASCII case ignored) into *out; else "'key': unknown value 'X'" with a
+ * suggestion, or the list of expected values. */
+bool scn_pick(const ScnNode *v, const char *key, const char *const *names, size_t n, size_t *out,
+              GError **error);
 /* Fails unless `list` is a sequence ("'key' must be a list, not a mapping"). */
 bool scn_check_list(const ScnNode *list, const char *key, GError **error);
 #define SCN_ITEM(list, i) ((const ScnNode *)g_ptr_array_index((list)->items, (i)))
@@ -290,6 +297,9 @@ bool scn_load_gateways(ScnLoad *ld, const ScnNode *value, GError **error);
 bool scn_load_bastions(ScnLoad *ld, const ScnNode *value, GError **error);
 bool scn_load_workspace(ScnLoad *ld, const ScnNode *value, GError **error);
 bool scn_load_managed_services(ScnLoad *ld, const ScnNode *value, GError **error);
+bool scn_load_computes(ScnLoad *ld, const ScnNode *value, GError **error); /* scn_compute.c */
+/* workspace.imageBuildCompute, once the computes exist (scn_compute.c). */
+bool scn_load_image_build_compute(ScnLoad *ld, const ScnNode *workspace, GError **error);
 /* hosts[].onprem / hosts[].via: the host's NIC on a site's LAN or as a P2S client. */
 bool scn_entry_load_host(ScnLoad *ld, const ScnNode *m, ScnHostDef *def, GError **error);
 /* vnets[].peerings[] item: a VNet name, or {vnet, allowGatewayTransit, useRemoteGateways}.
@@ -302,6 +312,17 @@ bool scn_entry_peering_options(ScnLoad *ld, const ScnNode *item, ModelVnet *vnet
 bool scn_entry_load_bastion_flow(ScnLoad *ld, ScnFlowDef *f, const ScnNode *b, GError **error);
 void scn_entry_clear(ScnLoad *ld);
 
+/* scn_firewall.c: firewalls[] (HOSTS phase, after the hosts: a firewall's default public
+ * IP must not take an address a host gives). Each firewall is a host of the scenario. */
+bool scn_load_firewalls(ScnLoad *ld, const ScnNode *value, GError **error);
+/* scn_natgw.c: natGateways[] (HOSTS phase, after the firewalls), then the subnets'
+ * natGateway keys: scn_natgw_subnet_ref checks one's form as the subnet loads,
+ * scn_attach_nat_gateways (a second "vnets" entry, after natGateways) resolves them. */
+bool scn_load_nat_gateways(ScnLoad *ld, const ScnNode *value, GError **error);
+bool scn_natgw_subnet_ref(ScnLoad *ld, ModelSubnet *subnet, const ScnNode *ref, GError **error);
+bool scn_attach_nat_gateways(ScnLoad *ld, const ScnNode *value, GError **error);
+void scn_natgw_clear(ScnLoad *ld);
+
 /* ---- the scenario (shared by scn_load.c and scn_flows.c) ---- */
 
 typedef enum {
@@ -310,6 +331,10 @@ typedef enum {
     SCN_ACTIVITY_SDK,
     SCN_ACTIVITY_DATA_PROFILE,
     SCN_ACTIVITY_DOCKER_IMAGES,
+    SCN_ACTIVITY_COMPUTE_INSTANCE,
+    SCN_ACTIVITY_COMPUTE_CLUSTER,
+    SCN_ACTIVITY_AKS_INFERENCE,
+    SCN_ACTIVITY_IMAGE_BUILD,
 } ScnActivity;
 
 /* scn_entry.c: the service of `kind` the workspace section added (the first), or NULL. */
@@ -334,6 +359,10 @@ struct ScnFlowDef {
     ModelService *workspace; /* activities: the workspace, its storage and registry */
     ModelService *storage;
     ModelService *registry;
+    ModelCompute *compute; /* compute-instance, compute-cluster: the compute managed */
+    ModelAks *aks;         /* aks-inference: the cluster called */
+    bool https;            /* aks-inference: TLS to the scoring endpoint */
+    ModelHost *builder;    /* image-build: the image-build compute's node, NULL: serverless */
 };
 
 /* scn_activity.c: flows[].activity (the flow's `activity` key given), and its replay. */

@@ -254,6 +254,34 @@ const ScnNode *scn_get(const ScnNode *map, const char *key)
     return NULL;
 }
 
+bool scn_pick(const ScnNode *v, const char *key, const char *const *names, size_t n, size_t *out,
+              GError **error)
+{
+    const char *t = NULL;
+    if (!scn_node_string(v, key, &t, error))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (g_ascii_strcasecmp(t, names[i]) == 0) {
+            *out = i;
+            return true;
+        }
+    }
+    GString *msg = g_string_new(NULL);
+    g_string_append_printf(msg, "'%s': unknown value '%s'", key, t);
+    const char *s = scn_suggest(t, names, n);
+    if (s) {
+        g_string_append_printf(msg, " (did you mean '%s'?)", s);
+    } else {
+        g_string_append(msg, " (expected ");
+        for (size_t i = 0; i < n; i++)
+            g_string_append_printf(msg, "%s%s", i ? (i + 1 == n ? " or " : ", ") : "", names[i]);
+        g_string_append(msg, ")");
+    }
+    scn_fail(error, SCN_ERROR_VALUE, &v->mark, "%s", msg->str);
+    g_string_free(msg, TRUE);
+    return false;
+}
+
 bool scn_node_string(const ScnNode *node, const char *key, const char **out, GError **error)
 {
     if (node->kind != SCN_NODE_SCALAR)
@@ -517,7 +545,7 @@ typedef enum {
     SCN_PHASE_POLICY,    /* NSGs and route tables: named by subnets and NICs */
     SCN_PHASE_NETWORK,   /* VNets and their subnets */
     SCN_PHASE_LINKS,     /* peerings: every VNet exists */
-    SCN_PHASE_HOSTS,     /* hosts and their NICs, DNS servers; then Azure DNS */
+    SCN_PHASE_HOSTS,     /* hosts, DNS servers, firewalls, NAT gateways; then Azure DNS */
     SCN_PHASE_ENDPOINTS, /* private endpoints: name subnets and service hosts */
     SCN_PHASE_DNS,       /* private DNS zones: name VNets; hold endpoints' records */
     SCN_PHASE_FLOWS,     /* flows: name hosts and endpoints */
@@ -544,13 +572,16 @@ static const ScnSection sections[] = {
     {"bastions", SCN_PHASE_LINKS, scn_load_bastions},
     {"hosts", SCN_PHASE_HOSTS, scn_load_hosts},
     {"dns", SCN_PHASE_HOSTS, scn_load_dns_servers},
+    {"firewalls", SCN_PHASE_HOSTS, scn_load_firewalls},
+    {"natGateways", SCN_PHASE_HOSTS, scn_load_nat_gateways},
+    {"vnets", SCN_PHASE_HOSTS, scn_attach_nat_gateways},
     {"privateEndpoints", SCN_PHASE_ENDPOINTS, scn_load_private_endpoints},
     {"workspace", SCN_PHASE_ENDPOINTS, scn_load_workspace},
     {"managedServices", SCN_PHASE_ENDPOINTS, scn_load_managed_services},
+    {"computes", SCN_PHASE_ENDPOINTS, scn_load_computes},
+    {"workspace", SCN_PHASE_ENDPOINTS, scn_load_image_build_compute},
     {"dns", SCN_PHASE_DNS, scn_load_dns_zones},
     {"flows", SCN_PHASE_FLOWS, scn_load_flows},
-    /* Planned sections (contract.md §4): refused until their loaders land. */
-    {"computes", SCN_PHASE_HOSTS, NULL},
 };
 
 static bool check_top_keys(const ScnNode *root, GError **error)
@@ -585,6 +616,7 @@ static void load_clear(ScnLoad *ld)
         g_ptr_array_free(ld->endpoint_defs, TRUE);
     scn_dns_clear(ld);
     scn_entry_clear(ld);
+    scn_natgw_clear(ld);
     model_service_tags_free(ld->tags);
 }
 

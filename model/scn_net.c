@@ -30,6 +30,8 @@ static const ScnKey subnet_keys[] = {
     SCN_F("routeTable"),
     SCN_F("privateEndpointNetworkPolicies"),
     SCN_F("serviceEndpoints"),
+    SCN_F("natGateway"),
+    SCN_F("defaultOutboundAccess"),
 };
 
 static const ScnKey service_endpoint_keys[] = {
@@ -156,6 +158,13 @@ static bool load_subnet(ScnLoad *ld, ModelVnet *vnet, const char *vnet_name, con
             return false;
         model_subnet_set_route_table(subnet, table);
     }
+    bool outbound = true;
+    if (!scn_opt_bool(s, "defaultOutboundAccess", &outbound, error))
+        return false;
+    model_subnet_set_default_outbound_access(subnet, outbound);
+    ref = scn_get(s, "natGateway");
+    if (ref && !scn_natgw_subnet_ref(ld, subnet, ref, error))
+        return false;
     return load_pe_policies(s, subnet, error) && load_service_endpoints(s, subnet, error);
 }
 

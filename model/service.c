@@ -142,6 +142,8 @@ void model__services_free(ModelNet *net)
     g_hash_table_destroy(set->by_name);
     g_ptr_array_free(set->services, TRUE);
     g_ptr_array_free(set->roles, TRUE);
+    if (set->managed_fqdns)
+        g_hash_table_destroy(set->managed_fqdns);
     g_free(set);
     net->services = NULL;
 }

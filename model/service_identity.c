@@ -245,6 +245,11 @@ static bool validate_placement(ModelNet *net, const ModelPacket *pkt, ModelServi
                                const ModelService *ws, ModelAppResponse *out)
 {
     const char *object = ws->name;
+    /* The validation pairs the workspace's private endpoint with the storage's ("when the
+     * workspace uses a private endpoint", how-to-enable-studio-virtual-network.md): a
+     * workspace without one has nothing to validate. */
+    if (!ws->pes->len)
+        return true;
     if (storage->pes->len) {
         for (guint i = 0; i < ws->pes->len; i++) {
             const ModelServicePe *wp = g_ptr_array_index(ws->pes, i);

@@ -23,6 +23,12 @@
  *    azure-facts.md §1); viennaglobal.azurecr.io: AzureContainerRegistry.
  *  - The data-profiling service: a caller only, from the AzureMachineLearning addresses,
  *    "through the Azure data center network" (concept-secure-network-traffic-flow.md).
+ *  - ACR Tasks, which builds environment images when no image-build compute is set: a
+ *    caller only, from the AzureContainerRegistry addresses, outside every customer VNet —
+ *    which is why "when ACR is behind the VNet, AML cannot build images with serverless
+ *    compute" (domain.md §4.5; azdocs:articles/machine-learning/how-to-secure-workspace-
+ *    vnet.md, "Enable Azure Container Registry"). It calls without the workspace's
+ *    identity, so a registry's trusted-services exception does not admit it.
  * The front-end host names the public CNAMEs point at are illustrative (no document gives
  * them); the addresses are real prefixes of the tags (servicetag.c).
  */
@@ -66,6 +72,7 @@ static const ManagedRow rows[] = {
      5831},
     {"afd", "AzureFrontDoor.Frontend", "ml.azure.com", "ml-azure-com.z01.azurefd.net", {443}, 0},
     {"data-profiling", "AzureMachineLearning.{region}", NULL, NULL, {0}, 0},
+    {"acr-tasks", "AzureContainerRegistry.{region}", NULL, NULL, {0}, 0},
     {"batch",
      "BatchNodeManagement.{region}",
      "amlbatch.{region}.service.batch.azure.com",
@@ -127,6 +134,9 @@ static gboolean add_row(ModelNet *net, const ManagedRow *row, const char *region
         model_host_listen(h, MODEL_IPPROTO_UDP, row->udp);
     if (row->fqdn && !publish(net, row->fqdn, row->edge, region, ip, error))
         return FALSE;
+    if (row->fqdn)
+        g_hash_table_insert(model__services(net)->managed_fqdns, g_strdup(row->name),
+                            expand(row->fqdn, region));
     if (strcmp(row->name, "ms-storage") == 0)
         for (size_t i = 0; i < G_N_ELEMENTS(ms_storage_extra); i++)
             if (!publish(net, ms_storage_extra[i], NULL, region, ip, error))
@@ -143,6 +153,7 @@ gboolean model_net_add_managed_services(ModelNet *net, const char *region,
         return FALSE;
     }
     g_autofree char *r = g_ascii_strdown(region ? region : net->region, -1);
+    set->managed_fqdns = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     for (size_t i = 0; i < G_N_ELEMENTS(rows); i++)
         if (!add_row(net, &rows[i], r, error)) {
             g_prefix_error(error, "managed service '%s': ", rows[i].name);
@@ -162,10 +173,7 @@ const char *model_net_managed_fqdn(const ModelNet *net, const char *name)
 {
     if (!managed(net, name))
         return NULL;
-    for (size_t i = 0; i < G_N_ELEMENTS(rows); i++)
-        if (strcmp(rows[i].name, name) == 0)
-            return rows[i].fqdn;
-    return NULL;
+    return g_hash_table_lookup(net->services->managed_fqdns, name);
 }
 
 uint32_t model_net_managed_address(const ModelNet *net, const char *name)
@@ -260,4 +268,43 @@ int model_net_start_data_profiling(ModelNet *net, const char *flow, ModelService
                           .request = true,
                           .identity = model_service_identity(workspace)};
     return model_net_start_flow(net, &spec, at);
+}
+
+/* One HTTPS connection of an image build: by name through `from`'s resolver when it sits in
+ * a VNet, else (a Microsoft-hosted agent) straight to the public address, naming the
+ * host in the ClientHello as the control plane does. */
+static void start_build_part(ModelNet *net, ModelHost *from, const char *prefix, const char *part,
+                             const char *fqdn, uint32_t public_ip, SimTime at, GPtrArray *names)
+{
+    char *name = g_strdup_printf("%s/%s", prefix, part);
+    bool agent = from->kind == MODEL_HOST_SERVICE;
+    ModelFlowSpec spec = {.name = name,
+                          .from = from,
+                          .fqdn = agent ? NULL : fqdn,
+                          .ip = agent ? public_ip : 0,
+                          .sni = agent ? fqdn : NULL,
+                          .port = 443,
+                          .proto = MODEL_IPPROTO_TCP,
+                          .tls = true,
+                          .request = true};
+    if (model_net_start_flow(net, &spec, at) >= 0) {
+        g_ptr_array_add(names, name);
+    } else {
+        g_ptr_array_add(names, NULL);
+        g_free(name);
+    }
+}
+
+int model_net_start_image_build(ModelNet *net, const char *flow_prefix, ModelService *registry,
+                                ModelHost *builder, SimTime at, GPtrArray *names)
+{
+    ModelHost *mcr = managed(net, "mcr");
+    ModelHost *from = builder ? builder : managed(net, "acr-tasks");
+    if (!mcr || !from || !registry)
+        return -1;
+    start_build_part(net, from, flow_prefix, "base-image", "mcr.microsoft.com", mcr->public_ip, at,
+                     names);
+    start_build_part(net, from, flow_prefix, "acr-push", model_service_fqdn(registry, "registry"),
+                     model_service_public_ip(registry), at, names);
+    return 2;
 }

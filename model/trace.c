@@ -11,6 +11,8 @@ struct ModelTrace {
     GString *jsonl;
     bool verdicts_only;
     uint64_t n_steps;
+    ModelVerdictObserver observer;
+    void *observer_ctx;
 };
 
 ModelTrace *model_trace_new(void)
@@ -114,6 +116,8 @@ void model_trace_step(ModelTrace *t, const ModelStepRecord *step)
     g_string_append(o, "}\n");
 }
 
+static void append_verdict_json(ModelTrace *t, const ModelVerdictRecord *rec);
+
 void model_trace_verdict(ModelTrace *t, const ModelVerdictRecord *verdict)
 {
     ModelVerdictRecord r = *verdict;
@@ -123,9 +127,21 @@ void model_trace_verdict(ModelTrace *t, const ModelVerdictRecord *verdict)
     r.hint = intern(t, verdict->hint);
     g_array_append_val(t->verdicts, r);
     g_hash_table_replace(t->verdict_by_flow, (gpointer)r.flow, GUINT_TO_POINTER(t->verdicts->len));
-    if (t->verdicts_only)
-        return;
+    if (!t->verdicts_only)
+        append_verdict_json(t, &r);
+    if (t->observer) /* a copy: the observer may append verdicts, moving the array */
+        t->observer(&r, t->observer_ctx);
+}
 
+void model_trace_observe_verdicts(ModelTrace *t, ModelVerdictObserver fn, void *ctx)
+{
+    t->observer = fn;
+    t->observer_ctx = ctx;
+}
+
+static void append_verdict_json(ModelTrace *t, const ModelVerdictRecord *rec)
+{
+    const ModelVerdictRecord r = *rec;
     GString *o = t->jsonl;
     g_string_append(o, "{\"type\":\"verdict\"");
     append_key(o, "flow", r.flow);

@@ -52,6 +52,12 @@ void model_trace_free(ModelTrace *trace);
 void model_trace_step(ModelTrace *trace, const ModelStepRecord *step);
 void model_trace_verdict(ModelTrace *trace, const ModelVerdictRecord *verdict);
 
+/* Called after each verdict is recorded, with a copy of the record (its strings live as
+ * long as the trace); one observer per trace. A verdict written from inside the observer
+ * is observed too: that is how an activity of activities concludes. */
+typedef void (*ModelVerdictObserver)(const ModelVerdictRecord *verdict, void *ctx);
+void model_trace_observe_verdicts(ModelTrace *trace, ModelVerdictObserver fn, void *ctx);
+
 /* In-memory views, for the CLI summary, `check`, `explain` and tests. Records and their
  * strings live as long as the trace. */
 const ModelStepRecord *model_trace_steps(const ModelTrace *trace, size_t *n);

@@ -252,7 +252,7 @@ static void cluster_at_zero_nodes_has_no_nsg_and_no_public_ip(void **state)
     assert_null(model_compute_node(c, 0));
     assert_int_equal(model_compute_node_public_ip(c, 0), 0);
     fx_start(fx, false);
-    assert_int_equal(model_net_start_compute_outbound(fx->net, c, "idle", 0), -1);
+    assert_int_equal(model_net_start_compute_outbound(fx->net, c, "idle", 0, NULL), -1);
     fx_free(fx);
 }
 
@@ -408,7 +408,7 @@ static void no_public_ip_compute_reaches_its_requirements_through_a_nat_gateway(
     OK(model_subnet_set_nat_gateway(fx->training, gw, &err));
     assert_int_equal(model_compute_node_public_ip(c, 0), 0);
     fx_start(fx, false);
-    assert_true(model_net_start_compute_outbound(fx->net, c, "out", 0) >= 0);
+    assert_true(model_net_start_compute_outbound(fx->net, c, "out", 0, NULL) >= 0);
     sim_run(fx->engine);
     for (size_t i = 0; i < G_N_ELEMENTS(internet_parts); i++) {
         g_autofree char *flow = g_strdup_printf("out/%s", internet_parts[i]);
@@ -442,7 +442,7 @@ static void no_public_ip_compute_without_outbound_path_fails_where_its_packets_s
          "*");
     model_subnet_set_nsg(fx->training, n);
     fx_start(fx, false);
-    model_net_start_compute_outbound(fx->net, c, "out", 0);
+    model_net_start_compute_outbound(fx->net, c, "out", 0, NULL);
     sim_run(fx->engine);
     for (size_t i = 0; i < G_N_ELEMENTS(internet_parts); i++) {
         g_autofree char *flow = g_strdup_printf("out/%s", internet_parts[i]);
@@ -468,7 +468,7 @@ static void smb_445_to_default_storage_goes_through_its_private_endpoint(void **
     Fx *fx = fx_new(MODEL_BATCH_CLASSIC);
     ModelCompute *c = compute(fx, "ci", MODEL_COMPUTE_INSTANCE, 1, true);
     fx_start(fx, false);
-    model_net_start_compute_outbound(fx->net, c, "ci-out", 0);
+    model_net_start_compute_outbound(fx->net, c, "ci-out", 0, NULL);
     sim_run(fx->engine);
     expect(verdict(fx, "ci-out/aml-5831"), MODEL_VERDICT_DELIVERED, MODEL_CAUSE_NONE, NULL);
     expect(verdict(fx, "ci-out/storage-smb"), MODEL_VERDICT_DELIVERED, MODEL_CAUSE_NONE,
@@ -492,7 +492,7 @@ static void compute_captures_dissect_clean(void **state)
     fx_start(fx, true);
     model_net_start_compute_management(fx->net, "batch", ci, 0, MODEL_COMPUTE_MGMT_BATCH, 0);
     model_net_start_compute_management(fx->net, "aml", ci, 0, MODEL_COMPUTE_MGMT_AML, 0);
-    model_net_start_compute_outbound(fx->net, ci, "out", 0);
+    model_net_start_compute_outbound(fx->net, ci, "out", 0, NULL);
     sim_run(fx->engine);
     OK(model_net_close_captures(fx->net, true, &err));
     GDir *d = g_dir_open(fx->pcap_dir, 0, NULL);

@@ -143,6 +143,13 @@ static const struct {
                        "Deny) matches every packet it covers first, and denies it"},
     {"forced-tunneling.yaml", "warning cpu-node: has public IP 52.191.2.10 but subnet "
                               "vnet-ml/snet-training sends 0.0.0.0/0 to VirtualAppliance"},
+    {"no-trusted-access.yaml", "warning mlwsstore: admits neither trusted services nor a "
+                               "resource instance rule for workspace mlws"},
+    {"service-endpoint-subnet.yaml", "error mlwsstore: is reached through service endpoints, "
+                                     "but no VNet rule names the subnet of workspace mlws's "
+                                     "private endpoint"},
+    {"storage-pe-other-vnet.yaml", "error mlwsstore: has private endpoints, but none in the VNet "
+                                   "of workspace mlws's private endpoint"},
 };
 
 static void collect_yaml(const char *dir, GPtrArray *out)

@@ -141,14 +141,15 @@ static void test_activity_errors(void **state)
                       "  - {name: x, activity: sdk-access, from: vm}\n",
                  "t.yaml:8:25: activity 'sdk-access' needs a workspace with its storage "
                  "account");
-    expect_error(BASE "managedServices: true\n"
-                      "flows:\n"
-                      "  - {name: x, activity: data-profile, from: vm}\n",
-                 "t.yaml:8:39: data-profile is the data-profiling service's call: drop 'from'");
+    expect_error(
+        BASE "managedServices: true\n"
+             "flows:\n"
+             "  - {name: x, activity: data-profile, from: vm}\n",
+        "t.yaml:8:39: activity 'data-profile' is started by Azure, not by a host: drop 'from'");
     expect_error(BASE "managedServices: true\n"
                       "flows:\n"
                       "  - {name: x, from: vm, to: {ip: 10.0.1.5, port: 1}, customImage: true}\n",
-                 "t.yaml:8:54: 'customImage' applies to the docker-images activity only");
+                 "t.yaml:8:54: 'customImage' belongs to an activity: this flow has no 'activity'");
 }
 
 int main(void)

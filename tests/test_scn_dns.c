@@ -549,7 +549,8 @@ static void dns_errors_are_located(void **state)
     ERR("dns: {servers: [{name: d, subnet: v/a, ip: 10.0.1.4, publicIp: 8.8.8.8}]}\n",
         "t.yaml:4:54: ", "DNS server 'd' gives both 'subnet' and 'publicIp'");
     ERR("dns: {servers: [{name: d, forwarders: [8.8.8.8]}]}\n", "t.yaml:4:17: ",
-        "DNS server 'd' needs 'subnet' and 'ip' (in a VNet) or 'publicIp' (on the internet)");
+        "DNS server 'd' needs 'subnet' and 'ip' (in a VNet), 'onprem' and 'ip' (on a site's "
+        "LAN) or 'publicIp' (on the internet)");
     ERR("dns: {servers: [{name: d, subnet: v/a}]}\n", "t.yaml:4:17: ", "DNS server 'd' needs 'ip'");
     ERR("dns: {servers: [{name: d, subnet: a, ip: 10.0.1.4}]}\n",
         "t.yaml:4:35: ", "'subnet' must be written VNET/SUBNET, not 'a' (did you mean 'v/a'?)");
