@@ -731,7 +731,7 @@ static void proxy_accept(ModelNet *net, ModelAzfw *fw, ModelPacket *pkt)
      * one the server will use too, so the two legs line up. */
     ModelFlow *flow = model__flow_of(net, pkt);
     if (flow && flow->srv_isn == 0)
-        flow->srv_isn = (uint32_t)sim_random(net->engine) | 1;
+        flow->srv_isn = (uint32_t)model__random(net, pkt->flow) | 1;
     c->isn = flow ? flow->srv_isn : (uint32_t)sim_random(net->engine) | 1;
     g_autoptr(GString) detail = g_string_new(NULL);
     describe_request(&pkt->key, NULL, NULL, detail);

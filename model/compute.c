@@ -89,6 +89,20 @@ static void call_free(gpointer p)
     g_free(c);
 }
 
+static void aci_free(gpointer p)
+{
+    ModelAci *a = p;
+    g_free(a->name);
+    g_free(a);
+}
+
+static void delegation_free(gpointer p)
+{
+    ModelDelegation *d = p;
+    g_free(d->service);
+    g_free(d);
+}
+
 ModelComputeSet *model__computes(ModelNet *net)
 {
     if (!net->computes) {
@@ -96,6 +110,8 @@ ModelComputeSet *model__computes(ModelNet *net)
         net->computes->computes = g_ptr_array_new_with_free_func(compute_free);
         net->computes->aks = g_ptr_array_new_with_free_func(model__aks_free);
         net->computes->calls = g_ptr_array_new_with_free_func(call_free);
+        net->computes->aci = g_ptr_array_new_with_free_func(aci_free);
+        net->computes->delegations = g_ptr_array_new_with_free_func(delegation_free);
     }
     return net->computes;
 }
@@ -105,10 +121,20 @@ void model__computes_free(ModelNet *net)
     if (!net->computes)
         return;
     g_ptr_array_free(net->computes->calls, TRUE);
+    g_ptr_array_free(net->computes->delegations, TRUE);
+    g_ptr_array_free(net->computes->aci, TRUE);
     g_ptr_array_free(net->computes->aks, TRUE);
     g_ptr_array_free(net->computes->computes, TRUE);
     g_free(net->computes);
     net->computes = NULL;
+}
+
+static bool aci_named(const ModelNet *net, const char *name)
+{
+    for (guint i = 0; net->computes && i < net->computes->aci->len; i++)
+        if (strcmp(((const ModelAci *)g_ptr_array_index(net->computes->aci, i))->name, name) == 0)
+            return true;
+    return false;
 }
 
 ModelCompute *model_net_find_compute(const ModelNet *net, const char *name)
@@ -119,6 +145,16 @@ ModelCompute *model_net_find_compute(const ModelNet *net, const char *name)
             return c;
     }
     return NULL;
+}
+
+const char *model_compute_name(const ModelCompute *c)
+{
+    return c->name;
+}
+
+ModelSubnet *model_compute_subnet(const ModelCompute *c)
+{
+    return c->subnet;
 }
 
 ModelComputeKind model_compute_kind(const ModelCompute *c)
@@ -254,7 +290,7 @@ ModelCompute *model_net_add_compute(ModelNet *net, const char *name, ModelComput
         g_set_error(error, COMPUTE_ERROR, 0, "compute needs a name and a subnet");
         return NULL;
     }
-    if (model_net_find_compute(net, name)) {
+    if (model_net_find_compute(net, name) || aci_named(net, name)) {
         g_set_error(error, COMPUTE_ERROR, 0, "compute '%s' already exists", name);
         return NULL;
     }
@@ -296,6 +332,52 @@ ModelCompute *model_net_add_compute(ModelNet *net, const char *name, ModelComput
         }
     }
     return c;
+}
+
+/* ---- placements lint reads: ACI, subnet delegations ---- */
+
+gboolean model_net_add_aci(ModelNet *net, const char *name, ModelSubnet *subnet, GError **error)
+{
+    if (!name || !*name || !subnet) {
+        g_set_error(error, COMPUTE_ERROR, 0, "ACI needs a name and a subnet");
+        return FALSE;
+    }
+    if (model_net_find_compute(net, name) || model_net_find_aks(net, name) ||
+        aci_named(net, name)) {
+        g_set_error(error, COMPUTE_ERROR, 0, "compute '%s' already exists", name);
+        return FALSE;
+    }
+    ModelAci *a = g_new0(ModelAci, 1);
+    a->name = g_strdup(name);
+    a->subnet = subnet;
+    g_ptr_array_add(model__computes(net)->aci, a);
+    return TRUE;
+}
+
+gboolean model_subnet_add_delegation(ModelNet *net, ModelSubnet *subnet, const char *service,
+                                     GError **error)
+{
+    if (model_subnet_delegated(net, subnet, service)) {
+        g_set_error(error, COMPUTE_ERROR, 0, "subnet %s is already delegated to %s", subnet->path,
+                    service);
+        return FALSE;
+    }
+    ModelDelegation *d = g_new0(ModelDelegation, 1);
+    d->subnet = subnet;
+    d->service = g_strdup(service);
+    g_ptr_array_add(model__computes(net)->delegations, d);
+    return TRUE;
+}
+
+/* Service names are compared without case, as ARM compares resource types. */
+bool model_subnet_delegated(const ModelNet *net, const ModelSubnet *subnet, const char *service)
+{
+    for (guint i = 0; net->computes && i < net->computes->delegations->len; i++) {
+        const ModelDelegation *d = g_ptr_array_index(net->computes->delegations, i);
+        if (d->subnet == subnet && g_ascii_strcasecmp(d->service, service) == 0)
+            return true;
+    }
+    return false;
 }
 
 /* ---- finalize ---- */

@@ -84,8 +84,8 @@ static void send_query(ModelNet *net, ModelFlow *f)
     guint count;
     uint32_t server = resolver_at(f, f->dns.server, &count);
     f->dns.server_ip = server;
-    f->dns.txid = (uint16_t)sim_random(net->engine);
-    f->dns.sport = model__next_ephemeral(net);
+    f->dns.txid = (uint16_t)model__random(net, f->index);
+    f->dns.sport = model__next_ephemeral(f->from);
     uint8_t buf[512];
     PcapDnsMessage q = {.id = f->dns.txid, .rd = true, .qname = f->fqdn, .qtype = PCAP_DNS_A};
     size_t len = pcap_dns_encode(&q, buf, sizeof buf);

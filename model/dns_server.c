@@ -462,9 +462,9 @@ static void forward_query(ModelNet *net, ModelNic *nic, ModelHost *host, ModelDn
     p->flow = pkt->flow;
     p->upstreams = upstreams;
     do
-        p->txid = (uint16_t)sim_random(net->engine);
+        p->txid = (uint16_t)model__random(net, p->flow);
     while (g_hash_table_contains(s->pending, GUINT_TO_POINTER(p->txid)));
-    p->sport = model__next_ephemeral(net);
+    p->sport = model__next_ephemeral(host);
     g_hash_table_insert(s->pending, GUINT_TO_POINTER(p->txid), p);
     char ipt[MODEL_IP_STRLEN];
     model_ip_format(g_array_index(upstreams, uint32_t, 0), ipt);

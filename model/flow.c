@@ -25,19 +25,45 @@
 #define TCP_MSS                 1460
 #define REQUEST_BYTES           420 /* an HTTP request with a bearer token, encrypted */
 
-uint16_t model__next_ephemeral(ModelNet *net)
+uint16_t model__next_ephemeral(ModelHost *host)
 {
-    uint16_t port = net->next_ephemeral;
-    net->next_ephemeral = port == 65535 ? 49152 : port + 1;
+    /* IANA dynamic range, as Windows and most stacks use. */
+    uint16_t port = host->next_ephemeral ? host->next_ephemeral : 49152;
+    host->next_ephemeral = port == 65535 ? 49152 : port + 1;
     return port;
 }
 
-void model__random_bytes(SimEngine *engine, uint8_t *out, size_t n)
+uint64_t model__random(ModelNet *net, int flow)
+{
+    if (flow < 0)
+        return sim_random(net->engine);
+    ModelFlow *f = g_ptr_array_index(net->flows, (guint)flow);
+    return sim_rng_next(&f->rng);
+}
+
+uint64_t model__random_below(ModelNet *net, int flow, uint64_t bound)
+{
+    if (flow < 0)
+        return sim_random_below(net->engine, bound);
+    ModelFlow *f = g_ptr_array_index(net->flows, (guint)flow);
+    return sim_rng_below(&f->rng, bound);
+}
+
+void model__random_bytes(ModelNet *net, int flow, uint8_t *out, size_t n)
 {
     for (size_t i = 0; i < n; i += 8) {
-        uint64_t r = sim_random(engine);
+        uint64_t r = model__random(net, flow);
         memcpy(out + i, &r, n - i < 8 ? n - i : 8);
     }
+}
+
+/* FNV-1a: a flow's name, folded into its stream's seed. */
+static uint64_t name_hash(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
+    return h;
 }
 
 ModelFlow *model__flow_of(ModelNet *net, const ModelPacket *pkt)
@@ -148,7 +174,7 @@ static void send_phase(ModelFlow *f)
         break;
     case PHASE_TLS: {
         uint8_t random[32];
-        model__random_bytes(net->engine, random, sizeof random);
+        model__random_bytes(net, f->index, random, sizeof random);
         len = pcap_tls_client_hello(buf, sizeof buf, f->sni, random);
         break;
     }
@@ -230,7 +256,7 @@ static void send_datagram(ModelFlow *f)
     uint8_t data[512];
     size_t len;
     if (f->dport == 53) {
-        PcapDnsMessage q = {.id = (uint16_t)sim_random(net->engine),
+        PcapDnsMessage q = {.id = (uint16_t)model__random(net, f->index),
                             .rd = true,
                             .qname = "probe.vnetsim.invalid",
                             .qtype = PCAP_DNS_A};
@@ -253,7 +279,7 @@ static void proceed(ModelFlow *f)
         send_datagram(f);
         return;
     }
-    f->cli_isn = (uint32_t)sim_random(f->net->engine);
+    f->cli_isn = (uint32_t)model__random(f->net, f->index);
     enter(f, PHASE_CONNECT);
 }
 
@@ -364,7 +390,8 @@ static ModelFlow *flow_new(ModelNet *net, const ModelFlowSpec *spec)
     f->request = spec->request;
     f->dst = spec->ip;
     f->dport = spec->port;
-    f->sport = model__next_ephemeral(net);
+    f->sport = model__next_ephemeral(f->from);
+    sim_rng_seed(&f->rng, sim_engine_seed(net->engine) ^ name_hash(f->name));
     g_ptr_array_add(net->flows, f);
     return f;
 }

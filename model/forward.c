@@ -82,6 +82,7 @@ typedef struct {
     ModelNic *nic;    /* where the reply goes back in */
     uint32_t orig_ip; /* the address before translation */
     uint16_t orig_port;
+    int flow; /* the flow it was made for, -1: none (its port stays taken) */
 } Translation;
 
 /* ---- packets, steps, drops ---- */
@@ -314,7 +315,7 @@ static void hop(ModelNet *net, ModelPacket *pkt, ModelNic *to, SimTime latency)
     pkt->at = to;
     /* A little deterministic jitter (±5%): real links are not metronomes, and equal
      * timestamps would hide which packet went first. */
-    SimTime jitter = sim_random_below(net->engine, latency / 10 + 1);
+    SimTime jitter = model__random_below(net, pkt->flow, latency / 10 + 1);
     sim_schedule(net->engine, latency - latency / 20 + jitter, on_arrive, pkt, model__packet_free);
 }
 
@@ -354,17 +355,39 @@ static void rewrite(ModelPacket *pkt, const uint32_t *src, const uint16_t *sport
         pkt->key.dport = *dport;
 }
 
-/* Remembers how to send the reply of a translated (or deliberately untranslated) flow
- * back to `nic`: `after` is the packet as it leaves, orig_* what the reply must carry. */
-static void remember_return(ModelNet *net, ModelNic *nic, const ModelFlowKey *after,
-                            uint32_t orig_ip, uint16_t orig_port)
+static bool translation_live(ModelNet *net, const Translation *tr)
 {
+    return tr->flow < 0 ||
+           !((const ModelFlow *)g_ptr_array_index(net->flows, (guint)tr->flow))->done;
+}
+
+/* Remembers how to send the reply of a translated (or deliberately untranslated) flow
+ * back to `nic`: `after` is the packet as it leaves, orig_* what the reply must carry.
+ * With `pat`, the translation is port address translation, as every NAT device does it:
+ * when another inside address already holds after's public address and port towards the
+ * same remote end, the next free port is taken (after->sport changes; the caller rewrites
+ * the packet with it). */
+static void remember_return(ModelNet *net, ModelNic *nic, ModelFlowKey *after, uint32_t orig_ip,
+                            uint16_t orig_port, int flow, bool pat)
+{
+    GHashTable *snat = state_table(&net->snat, g_free);
+    /* A port whose flow has ended is free again, as a NAT device releases a closed
+     * connection's port. */
+    for (unsigned tries = 0; pat && tries < 16384; tries++) {
+        StateKey k = state_key(NULL, after, true);
+        const Translation *held = g_hash_table_lookup(snat, &k);
+        if (!held || (held->orig_ip == orig_ip && held->orig_port == orig_port) ||
+            !translation_live(net, held))
+            break;
+        after->sport = after->sport == 65535 ? 49152 : after->sport + 1;
+    }
     Translation *tr = g_new(Translation, 1);
     tr->nic = nic;
     tr->orig_ip = orig_ip;
     tr->orig_port = orig_port;
+    tr->flow = flow;
     /* The reply arrives as (remote -> after.src): remember it under that key. */
-    state_put(state_table(&net->snat, g_free), state_key(NULL, after, true), tr);
+    state_put(snat, state_key(NULL, after, true), tr);
 }
 
 /* Outbound to a public address: Azure SNATs the NIC's private address to its instance
@@ -376,7 +399,7 @@ static void to_internet(ModelNet *net, ModelPacket *pkt, ModelNic *nic, const ch
     if (service_endpoint) {
         /* "The source IP address … switches from a public IPv4 address to its private
          * IPv4 address" (virtual-network-service-endpoints-overview.md): no SNAT. */
-        remember_return(net, nic, &pkt->key, pkt->key.src, pkt->key.sport);
+        remember_return(net, nic, &pkt->key, pkt->key.src, pkt->key.sport, pkt->flow, false);
         model__step(net, pkt, node_name(nic), MODEL_STAGE_NAT, via, "keep-source",
                     "service endpoint: the service sees the subnet's private address");
     } else if (model__lb_public_reply(net, pkt)) {
@@ -414,13 +437,13 @@ static void to_internet(ModelNet *net, ModelPacket *pkt, ModelNic *nic, const ch
         }
         ModelFlowKey after = pkt->key;
         after.src = pub;
-        remember_return(net, nic, &after, pkt->key.src, pkt->key.sport);
+        remember_return(net, nic, &after, pkt->key.src, pkt->key.sport, pkt->flow, true);
         char a[MODEL_IP_STRLEN], b[MODEL_IP_STRLEN];
         model_ip_format(pkt->key.src, a);
         model_ip_format(pub, b);
         g_autofree char *detail =
-            g_strdup_printf("SNAT %s:%u -> %s:%u (%s)", a, pkt->key.sport, b, pkt->key.sport, how);
-        rewrite(pkt, &pub, NULL, NULL, NULL);
+            g_strdup_printf("SNAT %s:%u -> %s:%u (%s)", a, pkt->key.sport, b, after.sport, how);
+        rewrite(pkt, &pub, &after.sport, NULL, NULL);
         model__step(net, pkt, node_name(nic), MODEL_STAGE_NAT, via, "snat", detail);
     }
     if (pkt->key.dst == MODEL_AZURE_PLATFORM_IP && !nic->subnet) {
@@ -590,7 +613,7 @@ static bool platform_bypass(ModelNet *net, ModelNic *nic, ModelPacket *pkt)
     model__step(net, pkt, node_name(nic), MODEL_STAGE_PLATFORM, "168.63.129.16", "bypass",
                 "platform traffic to 168.63.129.16 is not subject to NSGs or UDRs");
     /* The platform answers on the host: the reply comes straight back to this NIC. */
-    remember_return(net, nic, &pkt->key, pkt->key.src, pkt->key.sport);
+    remember_return(net, nic, &pkt->key, pkt->key.src, pkt->key.sport, pkt->flow, false);
     if (!platform) {
         model__drop(net, pkt, node_name(nic), MODEL_STAGE_PLATFORM, "168.63.129.16",
                     MODEL_CAUSE_UNSUPPORTED_FEATURE, "the scenario has no Azure DNS host", "");
@@ -702,8 +725,19 @@ void model__to_internet(ModelNet *net, ModelPacket *pkt, ModelNic *nic, const ch
     to_internet(net, pkt, nic, via, false);
 }
 
-void model__remember_return(ModelNet *net, ModelNic *nic, const ModelFlowKey *after,
-                            uint32_t orig_ip, uint16_t orig_port)
+bool model__snat_reverse(ModelNet *net, const ModelFlowKey *reply, uint32_t *ip, uint16_t *port)
 {
-    remember_return(net, nic, after, orig_ip, orig_port);
+    StateKey k = state_key(NULL, reply, false);
+    const Translation *back = net->snat ? g_hash_table_lookup(net->snat, &k) : NULL;
+    if (!back)
+        return false;
+    *ip = back->orig_ip;
+    *port = back->orig_port;
+    return true;
+}
+
+void model__remember_return(ModelNet *net, ModelNic *nic, ModelFlowKey *after, uint32_t orig_ip,
+                            uint16_t orig_port, int flow)
+{
+    remember_return(net, nic, after, orig_ip, orig_port, flow, true);
 }

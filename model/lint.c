@@ -445,6 +445,39 @@ static void find_default(const ModelRoute *r, bool active, void *ctx)
         d->best = r;
 }
 
+static bool is_compute_node(const ModelNet *net, const ModelHost *h)
+{
+    for (guint i = 0; h && net->computes && i < net->computes->computes->len; i++) {
+        const ModelCompute *c = net->computes->computes->pdata[i];
+        for (unsigned k = 0; k < model_compute_n_nodes(c); k++)
+            if (model_compute_node(c, k) == h)
+                return true;
+    }
+    return false;
+}
+
+/* The documented fix for compute behind forced tunneling: UDRs for the Batch and AML
+ * service tags of the region with next hop Internet (domain §4.3; azdocs:includes/
+ * machine-learning-compute-user-defined-routes.md). True when every range of both tags
+ * leaves the subnet to Internet, so the managers' connections are answered directly. */
+static bool managers_routed_direct(const ModelNet *net, const ModelSubnet *s)
+{
+    static const char *const tags[] = {"BatchNodeManagement", "AzureMachineLearning"};
+    for (size_t t = 0; t < G_N_ELEMENTS(tags); t++) {
+        g_autofree char *regional = g_strdup_printf("%s.%s", tags[t], net->region);
+        const char *canon = model_service_tags_canonical_name(net->tags, regional);
+        const ModelPrefixSet *set = model_service_tags_lookup(net->tags, canon ? canon : tags[t]);
+        if (!set || !set->len)
+            return false;
+        for (size_t i = 0; i < set->len; i++) {
+            const ModelRoute *r = model_routes_lookup(s->routes, set->items[i].addr);
+            if (!r || r->type != MODEL_NEXT_HOP_INTERNET)
+                return false;
+        }
+    }
+    return true;
+}
+
 /* Forced tunneling "sends everything there … direct inbound from the internet breaks
  * (asymmetric return)" (azure-facts §2): a NIC with an instance public IP in such a subnet
  * answers its inbound connections through the tunnel. */
@@ -458,6 +491,9 @@ static void check_forced_tunnel_public_ip(Lint *l)
         model_routes_foreach(n->subnet->routes, find_default, &d);
         if (!d.best || (d.best->type != MODEL_NEXT_HOP_VIRTUAL_APPLIANCE &&
                         d.best->type != MODEL_NEXT_HOP_VIRTUAL_NETWORK_GATEWAY))
+            continue;
+        /* A compute node's callers are known: Batch and the AML service. */
+        if (is_compute_node(l->net, n->host) && managers_routed_direct(l->net, n->subnet))
             continue;
         char pub[MODEL_IP_STRLEN];
         model_ip_format(n->public_ip, pub);
@@ -512,7 +548,7 @@ static void check_appliance_next_hops(Lint *l)
     }
 }
 
-/* ---- PaaS services (data: model_net_add_* of net.h; schema: `workspace:` pending) ---- */
+/* ---- PaaS services (model_net_add_* of net.h; schema: `workspace:`) ---- */
 
 static const ModelServiceSet *services(const ModelNet *net)
 {
@@ -643,6 +679,200 @@ static void check_key_vault_trusted(Lint *l)
     g_ptr_array_free(kv, TRUE);
 }
 
+/* ---- images, compute and inference placement (schema: workspace, computes[]) ---- */
+
+static bool registry_behind_vnet(const ModelService *r)
+{
+    return r->access == MODEL_PUBLIC_ACCESS_DISABLED || r->access == MODEL_PUBLIC_ACCESS_SELECTED;
+}
+
+static const char *access_name(ModelPublicAccess a)
+{
+    return a == MODEL_PUBLIC_ACCESS_DISABLED   ? "Disabled"
+           : a == MODEL_PUBLIC_ACCESS_SELECTED ? "SelectedNetworks"
+                                               : "Enabled";
+}
+
+/* "When the workspace ACR is behind the VNet, AML cannot build images with serverless
+ * compute: set an image-build compute cluster in the same VNet" (domain §4.5; azdocs:
+ * articles/machine-learning/how-to-secure-workspace-vnet.md, "Enable Azure Container
+ * Registry"). Serverless builds run in ACR Tasks, outside every customer VNet, and push to
+ * the registry's public endpoint, which its firewall refuses. */
+static void check_acr_image_build(Lint *l)
+{
+    GPtrArray *ws = services_of(l->net, MODEL_SERVICE_WORKSPACE);
+    GPtrArray *acr = services_of(l->net, MODEL_SERVICE_REGISTRY);
+    for (guint w = 0; w < ws->len; w++) {
+        const ModelService *wsv = ws->pdata[w];
+        if (wsv->image_build)
+            continue;
+        for (guint i = 0; i < acr->len; i++) {
+            const ModelService *r = acr->pdata[i];
+            if (registry_behind_vnet(r))
+                finding(l, MODEL_LINT_WARNING, r->name,
+                        "is behind the virtual network (public network access %s) and workspace "
+                        "%s has no imageBuildCompute: serverless image builds (ACR Tasks, outside "
+                        "the VNet) cannot push to it; set imageBuildCompute to a compute cluster "
+                        "in the VNet",
+                        access_name(r->access), wsv->name);
+        }
+    }
+    g_ptr_array_free(ws, TRUE);
+    g_ptr_array_free(acr, TRUE);
+}
+
+typedef struct {
+    const ModelRoute *active; /* the active 0.0.0.0/0 route */
+} ActiveDefault;
+
+static void find_active_default(const ModelRoute *r, bool active, void *ctx)
+{
+    ActiveDefault *d = ctx;
+    if (active && r->prefix.len == 0)
+        d->active = r;
+}
+
+/* No-public-IP compute "needs NAT gateway / firewall for outbound" (azure-facts §5;
+ * azdocs:articles/machine-learning/how-to-secure-training-vnet.md, "Compute instance/
+ * cluster or serverless with no public IP"): its nodes have no address of their own and
+ * no default outbound access, so without a NAT gateway on the subnet or a 0.0.0.0/0 route
+ * to an appliance or gateway that leaves for them, Batch and the AML service are out of
+ * reach and the nodes are unusable. A 0.0.0.0/0 route to Internet does not help: the node
+ * still has no address to leave with. */
+static void check_compute_outbound(Lint *l)
+{
+    const ModelComputeSet *set = l->net->computes;
+    for (guint i = 0; set && i < set->computes->len; i++) {
+        const ModelCompute *c = set->computes->pdata[i];
+        const ModelSubnet *s = model_compute_subnet(c);
+        if (model_compute_has_public_ip(c) || s->nat_gateway)
+            continue;
+        ActiveDefault d = {NULL};
+        if (s->routes)
+            model_routes_foreach(s->routes, find_active_default, &d);
+        if (d.active && (d.active->type == MODEL_NEXT_HOP_VIRTUAL_APPLIANCE ||
+                         d.active->type == MODEL_NEXT_HOP_VIRTUAL_NETWORK_GATEWAY))
+            continue;
+        finding(l, MODEL_LINT_ERROR, model_compute_name(c),
+                "has no public IP, and subnet %s has no NAT gateway and no 0.0.0.0/0 route to a "
+                "firewall or gateway: its nodes have no way out to Batch and the AML service "
+                "and are unusable; attach a NAT gateway to the subnet or route 0.0.0.0/0 to a "
+                "firewall",
+                s->path);
+    }
+}
+
+static bool has_workspace_pe(const ModelService *ws, const ModelVnet *vnet)
+{
+    for (guint i = 0; i < ws->pes->len; i++) {
+        const ModelServicePe *p = ws->pes->pdata[i];
+        if (strcmp(p->subresource, "amlworkspace") == 0 && p->nic->subnet &&
+            p->nic->subnet->vnet == vnet)
+            return true;
+    }
+    return false;
+}
+
+/* "You can't create a compute instance in a different region/VNet, only a compute
+ * cluster" (azdocs:articles/machine-learning/how-to-secure-training-vnet.md, "Compute
+ * cluster in a different VNet/region from workspace"; azure-facts §5). The workspace's
+ * VNet is where its private endpoint is: a workspace without one has none to compare.
+ * The region half cannot be written in a scenario (every VNet is in the scenario's
+ * region), and the private endpoint a no-public-IP compute needs in its own or a peered
+ * VNet is refused at load (compute.c check_compute), so lint does not repeat it. */
+static void check_compute_instance_placement(Lint *l)
+{
+    const ModelComputeSet *set = l->net->computes;
+    GPtrArray *ws = services_of(l->net, MODEL_SERVICE_WORKSPACE);
+    for (guint i = 0; set && i < set->computes->len; i++) {
+        const ModelCompute *c = set->computes->pdata[i];
+        if (model_compute_kind(c) != MODEL_COMPUTE_INSTANCE)
+            continue;
+        const ModelSubnet *s = model_compute_subnet(c);
+        for (guint w = 0; w < ws->len; w++) {
+            const ModelService *wsv = ws->pdata[w];
+            bool any = false;
+            for (guint k = 0; k < wsv->pes->len; k++)
+                any = any || strcmp(((const ModelServicePe *)wsv->pes->pdata[k])->subresource,
+                                    "amlworkspace") == 0;
+            if (any && !has_workspace_pe(wsv, s->vnet))
+                finding(l, MODEL_LINT_ERROR, model_compute_name(c),
+                        "is a compute instance in %s, but workspace %s has no private endpoint "
+                        "in that virtual network: a compute instance must be in the workspace's "
+                        "VNet (only a compute cluster may be in another VNet or region)",
+                        s->vnet->name, wsv->name);
+        }
+    }
+    g_ptr_array_free(ws, TRUE);
+}
+
+#define ACI_DELEGATION "Microsoft.ContainerInstance/containerGroups"
+
+/* "ACI in a VNet is unsupported when the workspace uses private endpoints (001); ACI needs
+ * subnet delegation Microsoft.ContainerInstance/containerGroups and can't coexist with ACR
+ * in the VNet (004)" (domain §4.5; azdocs:articles/machine-learning/
+ * tutorial-create-secure-workspace-vnet.md: "The steps in this article put Azure Container
+ * Registry behind the VNet. In this configuration, you cannot deploy a model to Azure
+ * Container Instances inside the VNet"). */
+static void check_aci(Lint *l)
+{
+    const ModelComputeSet *set = l->net->computes;
+    GPtrArray *ws = services_of(l->net, MODEL_SERVICE_WORKSPACE);
+    GPtrArray *acr = services_of(l->net, MODEL_SERVICE_REGISTRY);
+    for (guint i = 0; set && i < set->aci->len; i++) {
+        const ModelAci *a = set->aci->pdata[i];
+        for (guint w = 0; w < ws->len; w++) {
+            const ModelService *wsv = ws->pdata[w];
+            if (wsv->pes->len)
+                finding(l, MODEL_LINT_ERROR, a->name,
+                        "is Azure Container Instances in subnet %s, which is unsupported while "
+                        "workspace %s uses private endpoints: deploy to AKS (or a managed online "
+                        "endpoint) instead",
+                        a->subnet->path, wsv->name);
+        }
+        for (guint r = 0; r < acr->len; r++) {
+            const ModelService *reg = acr->pdata[r];
+            if (reg->pes->len || registry_behind_vnet(reg))
+                finding(l, MODEL_LINT_ERROR, a->name,
+                        "is Azure Container Instances in subnet %s while registry %s is behind "
+                        "the virtual network: ACI in a VNet cannot deploy from it",
+                        a->subnet->path, reg->name);
+        }
+        if (!model_subnet_delegated(l->net, a->subnet, ACI_DELEGATION))
+            finding(l, MODEL_LINT_WARNING, a->subnet->path,
+                    "holds Azure Container Instances %s but is not delegated to " ACI_DELEGATION
+                    ", which ACI in a virtual network needs",
+                    a->name);
+    }
+    g_ptr_array_free(ws, TRUE);
+    g_ptr_array_free(acr, TRUE);
+}
+
+/* "Application Insights / Azure Monitor: private link scope must use Open mode" (domain
+ * §1, seed 001). The scope's access modes (azdocs:articles/azure-monitor/logs/
+ * private-link-security.md, "Private Link access modes: Private Only vs. Open") decide
+ * whether the VNet reaches Azure Monitor resources outside the scope. */
+static void check_monitor_scope(Lint *l)
+{
+    GPtrArray *ws = services_of(l->net, MODEL_SERVICE_WORKSPACE);
+    for (guint w = 0; w < ws->len; w++) {
+        const ModelService *wsv = ws->pdata[w];
+        if (!wsv->app_insights || !wsv->monitor_scoped)
+            continue;
+        bool in = wsv->monitor_ingestion == MODEL_MONITOR_ACCESS_PRIVATE_ONLY;
+        bool q = wsv->monitor_query == MODEL_MONITOR_ACCESS_PRIVATE_ONLY;
+        if (in || q)
+            finding(l, MODEL_LINT_ERROR, wsv->app_insights,
+                    "sits in an Azure Monitor private link scope whose %s access mode%s "
+                    "PrivateOnly: workspace %s needs the scope in Open mode",
+                    in && q ? "ingestion and query"
+                    : in    ? "ingestion"
+                            : "query",
+                    in && q ? "s are" : " is", wsv->name);
+    }
+    g_ptr_array_free(ws, TRUE);
+}
+
 /* ---- the table ---- */
 
 typedef struct {
@@ -688,29 +918,31 @@ static const Check checks[] = {
     {{"key-vault-trusted-services", "domain §6", "a key vault firewall without trusted services",
       NULL},
      check_key_vault_trusted},
-    /* Waiting for schema keys other engineers are adding: one entry each once they land. */
     {{"acr-behind-vnet-image-build", "domain §4.5",
       "registry behind the VNet without an image-build compute cluster (serverless builds "
       "fail)",
-      "workspace.imageBuildCompute, computes[]"},
-     NULL},
+      NULL},
+     check_acr_image_build},
     {{"aci-private-workspace", "domain §4.5",
-      "ACI in a VNet with a private-endpoint workspace (unsupported)", "computes[] type aci"},
-     NULL},
+      "ACI in a VNet with a private-endpoint workspace or a registry behind the VNet "
+      "(unsupported); its subnet not delegated to ACI",
+      NULL},
+     check_aci},
     {{"compute-no-outbound", "azure-facts §5, domain §4.3",
-      "no-public-IP compute without NAT gateway, firewall or other outbound path",
-      "computes[].publicIp, natGateways, firewalls"},
-     NULL},
+      "no-public-IP compute without a NAT gateway or a 0.0.0.0/0 route to a firewall or gateway",
+      NULL},
+     check_compute_outbound},
     {{"compute-instance-placement", "azure-facts §5, domain §4.3",
-      "compute instance outside the workspace's VNet or region", "computes[] type instance"},
-     NULL},
+      "compute instance outside the VNet of the workspace's private endpoint", NULL},
+     check_compute_instance_placement},
     {{"monitor-private-link-scope", "domain §1",
-      "Azure Monitor private link scope not in Open mode", "workspace.applicationInsights"},
-     NULL},
-    {{"aks-service-cidr", "domain §4.4",
-      "AKS service CIDR overlapping a subnet, DNS IP outside it, Docker bridge inside either",
-      "computes[] type aks"},
-     NULL},
+      "Azure Monitor private link scope not in Open mode", NULL},
+     check_monitor_scope},
+    /* No "aks-service-cidr" entry (domain §4.4: service CIDR overlapping a subnet, DNS IP
+     * outside it, Docker bridge inside either): Azure refuses to create such a cluster,
+     * so the loader refuses the scenario (aks.c check_ranges) and `vnetsim lint` exits 2
+     * with its file:line:col, as for any input that cannot exist (contract.md §1). A lint
+     * finding would need a net the model never builds. */
 };
 
 size_t model_lint_n_checks(void)

@@ -115,7 +115,6 @@ ModelNet *model_net_new(const char *region, ModelServiceTags *tags)
     /* Default outbound access hands out Azure public IPs; these come from a block the
      * built-in service tags list under AzureCloud only. */
     net->next_default_outbound_ip = MODEL_DEFAULT_OUTBOUND_FIRST;
-    net->next_ephemeral = 49152; /* IANA dynamic range, as Windows and most stacks use */
     return net;
 }
 

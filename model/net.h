@@ -398,6 +398,17 @@ ModelNic *model_service_add_private_endpoint(ModelNet *net, ModelService *svc, c
 gboolean model_net_assign_role(ModelNet *net, const char *identity, const char *role,
                                const char *scope, GError **error);
 
+/* The workspace's Application Insights and the Azure Monitor private link scope it sits
+ * in (`az monitor private-link-scope`'s ingestionAccessMode / queryAccessMode). Read by
+ * lint only: AML needs the scope in Open mode (domain.md §1, seed 001), no traffic is
+ * modelled. `scoped` false: no private link scope. FALSE with error for a service that is
+ * not a workspace or an empty name. */
+typedef enum { MODEL_MONITOR_ACCESS_OPEN, MODEL_MONITOR_ACCESS_PRIVATE_ONLY } ModelMonitorAccess;
+
+gboolean model_service_set_app_insights(ModelService *ws, const char *name, bool scoped,
+                                        ModelMonitorAccess ingestion, ModelMonitorAccess query,
+                                        GError **error);
+
 /* ==== the managed services behind AML (service_managed.c) ==== */
 
 /* How Azure Batch manages compute nodes. CLASSIC (the seeds' era, the default): the
@@ -659,6 +670,27 @@ ModelHost *model_compute_node(const ModelCompute *c, unsigned i); /* NULL past t
 uint32_t model_compute_node_ip(const ModelCompute *c, unsigned i);
 uint32_t model_compute_node_public_ip(const ModelCompute *c, unsigned i); /* 0: none */
 ModelNsg *model_compute_nsg(const ModelCompute *c);                       /* NULL at 0 nodes */
+const char *model_compute_name(const ModelCompute *c);
+ModelSubnet *model_compute_subnet(const ModelCompute *c);
+
+/* workspace.imageBuildCompute: the compute cluster the workspace builds its images on
+ * (domain.md §4.5); NULL, the default, is serverless builds (ACR Tasks). The workspace
+ * borrows it. */
+void model_service_set_image_build_compute(ModelService *ws, ModelCompute *c);
+ModelCompute *model_service_image_build_compute(const ModelService *ws);
+
+/* An Azure Container Instances inference target in `subnet` (domain.md §4.5): a placement
+ * only, for lint ("ACI in a VNet is unsupported when the workspace uses private
+ * endpoints"); it has no hosts and no traffic model, so flows cannot use it. FALSE with
+ * error for an empty or taken name (another compute, AKS or ACI). */
+gboolean model_net_add_aci(ModelNet *net, const char *name, ModelSubnet *subnet, GError **error);
+
+/* A subnet delegation (`az network vnet subnet update --delegations`), e.g.
+ * "Microsoft.ContainerInstance/containerGroups", which ACI in a VNet needs. Recorded for
+ * lint; nothing else reads it. FALSE with error when the subnet already has it. */
+gboolean model_subnet_add_delegation(ModelNet *net, ModelSubnet *subnet, const char *service,
+                                     GError **error);
+bool model_subnet_delegated(const ModelNet *net, const ModelSubnet *subnet, const char *service);
 
 /* Who manages a node. BATCH: with a public IP and classic node communication, the Batch
  * service opens TCP 29876 to the node's public address; otherwise (simplified mode, or no

@@ -8,6 +8,7 @@
 #include "model/net.h"
 #include "model/prefixset.h"
 #include "pcap/capture.h"
+#include "sim/rng.h"
 
 /* Azure's virtual gateway MAC: every frame a VM sends goes to it, every frame it receives
  * comes from it (what a capture inside an Azure VM shows). */
@@ -108,6 +109,7 @@ struct ModelHost {
     GArray *dns_servers;        /* uint32: the host's own resolver list; empty = its VNet's */
     GHashTable *hosts_file;     /* name -> ip */
     ModelDnsServer *dns_server; /* non-NULL: answers DNS on UDP 53 */
+    uint16_t next_ephemeral;    /* 0: 49152 (flow.c) */
     const ModelHostApp *app;
     void *app_data;
     /* middleboxes: set when the host is one (azfw.c, natgw.c, lb.c) */
@@ -164,6 +166,7 @@ struct ModelFlow {
     ModelNet *net;
     int index; /* in net->flows, carried by every packet of the flow */
     char *name;
+    SimRng rng;      /* the flow's own random stream (model__random) */
     char *responder; /* the host that answered the SYN, for the verdict */
     FlowKind kind;
     ModelHost *from;
@@ -217,7 +220,6 @@ struct ModelNet {
     struct ModelComputeSet *computes;     /* compute.c, aks.c */
     struct Activities *activities;        /* activity.c: activities waiting for parts */
     uint32_t next_default_outbound_ip;
-    uint16_t next_ephemeral;
     uint16_t ip_id;
     bool finalized;
 
@@ -242,10 +244,16 @@ ModelPacket *model__tcp_packet(ModelNet *net, int flow, const ModelFlowKey *key,
 ModelPacket *model__udp_packet(ModelNet *net, int flow, const ModelFlowKey *key,
                                const uint8_t *payload, size_t len);
 ModelFlow *model__flow_of(ModelNet *net, const ModelPacket *pkt);
-/* The next client port from the IANA dynamic range 49152-65535, wrapping. */
-uint16_t model__next_ephemeral(ModelNet *net);
-/* n bytes from the engine's seeded stream (TLS randoms, …). */
-void model__random_bytes(SimEngine *engine, uint8_t *out, size_t n);
+/* The next client port of `host` from the IANA dynamic range 49152-65535, wrapping. Per
+ * host, so a flow's ports do not move when a flow of another host changes. */
+uint16_t model__next_ephemeral(ModelHost *host);
+/* Random numbers for flow `flow` (-1: none, the engine's stream): each flow has its own
+ * stream, seeded from the engine's seed and the flow's name, so that what one flow draws
+ * (jitter, ISNs, TLS randoms, DNS ids) does not depend on any other flow — `vnetsim diff`
+ * then sees only the flows a change touched. */
+uint64_t model__random(ModelNet *net, int flow);
+uint64_t model__random_below(ModelNet *net, int flow, uint64_t bound);
+void model__random_bytes(ModelNet *net, int flow, uint8_t *out, size_t n);
 
 /* net_dns.c: public chains and private endpoint records of the registered PaaS names. */
 gboolean model__register_service_names(ModelNet *net, GError **error);
@@ -307,6 +315,11 @@ struct ModelService {
     GPtrArray *pes;            /* ModelServicePe * */
     GPtrArray *subresources;   /* char *, parallel to fqdns */
     GPtrArray *fqdns;          /* char *, lower case */
+    /* workspaces, read by lint: */
+    ModelCompute *image_build; /* imageBuildCompute (borrowed), NULL: serverless builds */
+    char *app_insights;        /* NULL: none given */
+    bool monitor_scoped;       /* in an Azure Monitor private link scope */
+    ModelMonitorAccess monitor_ingestion, monitor_query;
 };
 
 typedef struct {
@@ -449,8 +462,10 @@ gboolean model__bastion_check(ModelNet *net, GError **error);
  * a translated flow goes back in. */
 void model__hop(ModelNet *net, ModelPacket *pkt, ModelNic *to, SimTime latency);
 void model__to_internet(ModelNet *net, ModelPacket *pkt, ModelNic *nic, const char *via);
-void model__remember_return(ModelNet *net, ModelNic *nic, const ModelFlowKey *after,
-                            uint32_t orig_ip, uint16_t orig_port);
+void model__remember_return(ModelNet *net, ModelNic *nic, ModelFlowKey *after, uint32_t orig_ip,
+                            uint16_t orig_port, int flow);
+/* The inside address and port a reply to a translated flow goes back to; false: none. */
+bool model__snat_reverse(ModelNet *net, const ModelFlowKey *reply, uint32_t *ip, uint16_t *port);
 
 /* net.c: a NIC of `host` outside any subnet (on-prem, P2S), in the net's NIC list. */
 ModelNic *model__nic_new(ModelNet *net, ModelHost *host, const char *name, uint32_t ip);
@@ -584,7 +599,21 @@ typedef struct ModelComputeSet {
     GPtrArray *computes; /* ModelCompute *, owned */
     GPtrArray *aks;      /* ModelAks *, owned */
     GPtrArray *calls;    /* management calls under way, owned (compute.c) */
+    GPtrArray *aci;      /* ModelAci *, owned: placements only (lint) */
+    /* ModelDelegation *, owned: kept here rather than on the subnet because only the
+     * placements' checks read them. */
+    GPtrArray *delegations;
 } ModelComputeSet;
+
+typedef struct {
+    char *name;
+    ModelSubnet *subnet;
+} ModelAci;
+
+typedef struct {
+    ModelSubnet *subnet;
+    char *service; /* "Microsoft.ContainerInstance/containerGroups" */
+} ModelDelegation;
 
 ModelComputeSet *model__computes(ModelNet *net); /* compute.c: created on first use */
 void model__computes_free(ModelNet *net);        /* net.c: model_net_free */

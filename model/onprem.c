@@ -294,7 +294,7 @@ static void to_internet(ModelNet *net, ModelNic *nic, ModelPacket *pkt)
     const char *via = router_of(nic);
     ModelFlowKey after = pkt->key;
     after.src = pub;
-    model__remember_return(net, nic, &after, pkt->key.src, pkt->key.sport);
+    model__remember_return(net, nic, &after, pkt->key.src, pkt->key.sport, pkt->flow);
     char a[MODEL_IP_STRLEN], b[MODEL_IP_STRLEN], d[MODEL_IP_STRLEN];
     model_ip_format(pkt->key.src, a);
     model_ip_format(pub, b);
@@ -302,9 +302,10 @@ static void to_internet(ModelNet *net, ModelNic *nic, ModelPacket *pkt)
     g_autofree char *route = g_strdup_printf("%s: default route to the internet", d);
     model__step(net, pkt, node_of(nic), MODEL_STAGE_ROUTE, via, "route", route);
     g_autofree char *detail = g_strdup_printf("SNAT %s:%u -> %s:%u (%s's internet egress)", a,
-                                              pkt->key.sport, b, pkt->key.sport, via);
-    pcap_frame_rewrite(pkt->frame, pkt->len, &pub, NULL, NULL, NULL);
+                                              pkt->key.sport, b, after.sport, via);
+    pcap_frame_rewrite(pkt->frame, pkt->len, &pub, &after.sport, NULL, NULL);
     pkt->key.src = pub;
+    pkt->key.sport = after.sport;
     model__step(net, pkt, node_of(nic), MODEL_STAGE_NAT, via, "snat", detail);
     model__to_internet(net, pkt, nic, via);
 }
@@ -369,13 +370,17 @@ void model__outside_arrive(ModelNet *net, ModelNic *nic, ModelPacket *pkt)
     uint32_t pub = model__outside_egress_ip(nic->outside);
     if (!pub || pkt->key.dst != pub || pkt->key.dst == nic->ip)
         return;
+    uint32_t ip = nic->ip;
+    uint16_t port = pkt->key.dport;
+    if (!model__snat_reverse(net, &pkt->key, &ip, &port))
+        ip = nic->ip;
     char a[MODEL_IP_STRLEN], b[MODEL_IP_STRLEN];
     model_ip_format(pub, a);
-    model_ip_format(nic->ip, b);
+    model_ip_format(ip, b);
     g_autofree char *detail = g_strdup_printf("DNAT %s:%u -> %s:%u (reply through %s's NAT)", a,
-                                              pkt->key.dport, b, pkt->key.dport, router_of(nic));
-    uint32_t ip = nic->ip;
-    pcap_frame_rewrite(pkt->frame, pkt->len, NULL, NULL, &ip, NULL);
+                                              pkt->key.dport, b, port, router_of(nic));
+    pcap_frame_rewrite(pkt->frame, pkt->len, NULL, NULL, &ip, &port);
     pkt->key.dst = ip;
+    pkt->key.dport = port;
     model__step(net, pkt, node_of(nic), MODEL_STAGE_NAT, router_of(nic), "dnat", detail);
 }

@@ -7,6 +7,10 @@
  * Every node is a host of the scenario ("<name>" for an instance, "<name>-node<i>" for a
  * cluster or AKS), and the compute's own name means its first node as a sender
  * (`from: cpu-cluster`); an AKS name as a destination means its scoring endpoint.
+ * An `aci` compute is an Azure Container Instances inference target placed in a subnet: a
+ * placement only (no hosts, no traffic model; flows cannot name it), kept so that lint can
+ * say that ACI in a VNet is unsupported with a private-endpoint workspace (domain.md §4.5).
+ *
  * Computes load after the workspace: a compute reaches the workspace's resources (and a
  * no-public-IP one depends on the workspace's private endpoint), and its nodes take the
  * subnet's first free addresses after every address a scenario gives explicitly.
@@ -23,13 +27,17 @@ static const ScnKey compute_keys[] = {
     SCN_F("description"),
 };
 
-static const char *const compute_types[] = {"instance", "cluster", "aks"};
-enum { TYPE_INSTANCE, TYPE_CLUSTER, TYPE_AKS };
+static const char *const compute_types[] = {"instance", "cluster", "aks", "aci"};
+enum { TYPE_INSTANCE, TYPE_CLUSTER, TYPE_AKS, TYPE_ACI };
 
 /* Keys that belong to one family of types: refused on the other with a clear reason. */
 static const char *const batch_only[] = {"publicIp", "ssh"};
 static const char *const aks_only[] = {"loadBalancer", "scoringIp",    "scoringPort",
                                        "serviceCidr",  "dnsServiceIp", "dockerBridgeCidr"};
+/* An ACI placement has no nodes of its own to configure. */
+static const char *const not_aci[] = {"publicIp",     "ssh",          "nodes",
+                                      "loadBalancer", "scoringIp",    "scoringPort",
+                                      "serviceCidr",  "dnsServiceIp", "dockerBridgeCidr"};
 
 static bool refuse_keys(const ScnNode *m, const char *const *keys, size_t n, const char *why,
                         GError **error)
@@ -214,6 +222,15 @@ static bool load_compute(ScnLoad *ld, const ScnNode *m, GError **error)
         !scn_req_node(m, "subnet", what, &subnet_ref, error) ||
         !(subnet = scn_resolve_subnet(ld, subnet_ref, error)))
         return false;
+    if (type == TYPE_ACI) {
+        GError *cause = NULL;
+        if (!refuse_keys(m, not_aci, G_N_ELEMENTS(not_aci),
+                         "does not apply to an ACI placement (type aci)", error))
+            return false;
+        if (!model_net_add_aci(ld->net, name->text, subnet, &cause))
+            return scn_fail_prefix(error, cause, SCN_ERROR_VALUE, &name->mark);
+        return true;
+    }
     if (type == TYPE_AKS)
         return refuse_keys(m, batch_only, G_N_ELEMENTS(batch_only),
                            "applies to compute instances and clusters, not to AKS", error) &&
@@ -256,5 +273,8 @@ bool scn_load_image_build_compute(ScnLoad *ld, const ScnNode *workspace, GError 
                         "compute cluster (CPU SKU)",
                         t);
     ld->image_build = c;
+    ModelService *ws = scn_entry_service(ld, MODEL_SERVICE_WORKSPACE);
+    if (ws) /* lint reads it from the model */
+        model_service_set_image_build_compute(ws, c);
     return true;
 }

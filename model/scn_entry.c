@@ -482,6 +482,19 @@ static const ScnKey workspace_keys[] = {
     SCN_F("identityRoles"),
     SCN_F("imageBuildCompute"), /* read by scn_compute.c once computes exist */
     SCN_F("ipRules"),           /* "Enabled from selected IP addresses" (SelectedNetworks) */
+    SCN_F("applicationInsights"),
+};
+
+static const ScnKey app_insights_keys[] = {
+    SCN_F("name"),
+    SCN_F("privateLinkScope"),
+};
+
+/* az monitor private-link-scope's names for accessModeSettings. */
+static const ScnKey link_scope_keys[] = {
+    SCN_F("name"),
+    SCN_F("ingestionAccessMode"),
+    SCN_F("queryAccessMode"),
 };
 
 static const ScnKey service_keys[] = {
@@ -682,6 +695,39 @@ static bool load_roles(ScnLoad *ld, ModelService *ws, const ScnNode *m, GError *
     return true;
 }
 
+/* workspace.applicationInsights: only what lint reads, the Azure Monitor private link
+ * scope's access modes (domain.md §1: AML needs Open); absent modes are Open. */
+static bool load_app_insights(ModelService *ws, const ScnNode *value, GError **error)
+{
+    const ScnNode *m = scn_get(value, "applicationInsights"), *name = NULL;
+    if (!m)
+        return true;
+    if (!scn_check_keys(m, "'applicationInsights'", app_insights_keys,
+                        G_N_ELEMENTS(app_insights_keys), error) ||
+        !(name = scn_name_of(m, "Application Insights", error)) ||
+        !scn_check_name(name, "Application Insights", error))
+        return false;
+    static const char *const modes[] = {"Open", "PrivateOnly"};
+    size_t mode[2] = {0, 0};
+    static const char *const mode_keys[2] = {"ingestionAccessMode", "queryAccessMode"};
+    const ScnNode *scope = scn_get(m, "privateLinkScope");
+    if (scope && !scn_check_keys(scope, "'privateLinkScope'", link_scope_keys,
+                                 G_N_ELEMENTS(link_scope_keys), error))
+        return false;
+    for (int i = 0; scope && i < 2; i++) {
+        const ScnNode *v = scn_get(scope, mode_keys[i]);
+        if (v && !scn_pick(v, mode_keys[i], modes, G_N_ELEMENTS(modes), &mode[i], error))
+            return false;
+    }
+    GError *cause = NULL;
+    if (!model_service_set_app_insights(
+            ws, name->text, scope != NULL,
+            mode[0] ? MODEL_MONITOR_ACCESS_PRIVATE_ONLY : MODEL_MONITOR_ACCESS_OPEN,
+            mode[1] ? MODEL_MONITOR_ACCESS_PRIVATE_ONLY : MODEL_MONITOR_ACCESS_OPEN, &cause))
+        return scn_fail_prefix(error, cause, SCN_ERROR_VALUE, &name->mark);
+    return true;
+}
+
 ModelService *scn_entry_service(ScnLoad *ld, ModelServiceKind kind)
 {
     ScnNames *names = &state(ld)->services;
@@ -722,5 +768,6 @@ bool scn_load_workspace(ScnLoad *ld, const ScnNode *value, GError **error)
     if (!ws)
         return scn_fail_prefix(error, cause, SCN_ERROR_VALUE, &id->mark);
     return register_service(ld, ws, name, value, error) &&
-           load_network_config(ld, ws, value, error) && load_roles(ld, ws, value, error);
+           load_network_config(ld, ws, value, error) && load_roles(ld, ws, value, error) &&
+           load_app_insights(ws, value, error);
 }

@@ -32,6 +32,16 @@ static const ScnKey subnet_keys[] = {
     SCN_F("serviceEndpoints"),
     SCN_F("natGateway"),
     SCN_F("defaultOutboundAccess"),
+    SCN_F("delegations"),
+};
+
+/* az prints [{name: aci, serviceName: Microsoft.ContainerInstance/containerGroups,
+ * actions: […], …}]. */
+static const ScnKey delegation_keys[] = {
+    SCN_F("name"),
+    SCN_F("serviceName"),
+    SCN_I("actions"),
+    SCN_AZ_BOOKKEEPING,
 };
 
 static const ScnKey service_endpoint_keys[] = {
@@ -117,6 +127,37 @@ static bool load_service_endpoints(const ScnNode *s, ModelSubnet *subnet, GError
     return ok;
 }
 
+/* delegations: service names ("Microsoft.ContainerInstance/containerGroups"), or az's
+ * objects with serviceName. Recorded for lint (ACI placement). */
+static bool load_delegations(ScnLoad *ld, const ScnNode *s, ModelSubnet *subnet, GError **error)
+{
+    const ScnNode *list = NULL;
+    if (!scn_opt_list(s, "delegations", &list, error))
+        return false;
+    for (guint i = 0; list && i < list->items->len; i++) {
+        const ScnNode *item = SCN_ITEM(list, i), *at = item;
+        const char *service = NULL;
+        if (item->kind == SCN_NODE_MAP) {
+            if (!scn_check_keys(item, "delegation", delegation_keys, G_N_ELEMENTS(delegation_keys),
+                                error) ||
+                !scn_req_string(item, "serviceName", "delegation", &service, error))
+                return false;
+            at = scn_get(item, "serviceName");
+        } else if (!scn_node_string(item, "delegations", &service, error)) {
+            return false;
+        }
+        if (!strchr(service, '/'))
+            return scn_fail(error, SCN_ERROR_VALUE, &at->mark,
+                            "'delegations': '%s' is not a service name like "
+                            "Microsoft.ContainerInstance/containerGroups",
+                            service);
+        GError *cause = NULL;
+        if (!model_subnet_add_delegation(ld->net, subnet, service, &cause))
+            return scn_fail_prefix(error, cause, SCN_ERROR_VALUE, &at->mark);
+    }
+    return true;
+}
+
 static bool load_subnet(ScnLoad *ld, ModelVnet *vnet, const char *vnet_name, const ScnNode *s,
                         GError **error)
 {
@@ -165,7 +206,8 @@ static bool load_subnet(ScnLoad *ld, ModelVnet *vnet, const char *vnet_name, con
     ref = scn_get(s, "natGateway");
     if (ref && !scn_natgw_subnet_ref(ld, subnet, ref, error))
         return false;
-    return load_pe_policies(s, subnet, error) && load_service_endpoints(s, subnet, error);
+    return load_pe_policies(s, subnet, error) && load_service_endpoints(s, subnet, error) &&
+           load_delegations(ld, s, subnet, error);
 }
 
 static bool load_vnet(ScnLoad *ld, const ScnNode *m, GError **error)

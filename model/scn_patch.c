@@ -17,8 +17,8 @@
  *     of a list of scalars), `replace` swaps whole items by name in place, `add` appends
  *     (a name already present is an error); applied in that order;
  *   - anything else replaces the value.
- * `securityRules` and `routes` given as a file name in the scenario are read first, so a
- * patch can edit pasted `az … list -o json` output too.
+ * `securityRules`, `routes` and a firewall's `ruleCollectionGroups` given as a file name in
+ * the scenario are read first, so a patch can edit pasted `az … list -o json` output too.
  *
  * Ownership: the tree is copied on write. Nodes of the scenario and the patch belong to
  * the ScnDoc that parsed them; the containers created here belong to a pool freed after the
@@ -230,11 +230,15 @@ static const ScnNode *merge_named(Patcher *p, const ScnNode *base, const ScnNode
     return out;
 }
 
-/* `securityRules: rules.json`: the list the file holds, so a patch can edit it. */
+/* `securityRules: rules.json` (and routes, a firewall's ruleCollectionGroups): the list
+ * the file holds, so a patch can edit it. */
 static const ScnNode *as_list(Patcher *p, const char *key, const ScnNode *v, GError **error)
 {
-    if (v->kind != SCN_NODE_SCALAR || scn_is_null(v) ||
-        (strcmp(key, "securityRules") != 0 && strcmp(key, "routes") != 0))
+    static const char *const file_keys[] = {"securityRules", "routes", "ruleCollectionGroups"};
+    bool file_key = false;
+    for (size_t i = 0; i < G_N_ELEMENTS(file_keys); i++)
+        file_key = file_key || strcmp(key, file_keys[i]) == 0;
+    if (v->kind != SCN_NODE_SCALAR || scn_is_null(v) || !file_key)
         return v;
     return scn_doc_parse_file(p->doc, v->text, &v->mark, error);
 }

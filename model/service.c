@@ -89,6 +89,7 @@ static void service_free(gpointer p)
     g_free(s->name);
     g_free(s->guid);
     g_free(s->identity);
+    g_free(s->app_insights);
     g_array_free(s->ip_rules, TRUE);
     g_ptr_array_free(s->vnet_rules, TRUE);
     g_ptr_array_free(s->instance_rules, TRUE);
@@ -543,6 +544,35 @@ gboolean model_service_set_trusted_services(ModelService *svc, bool allow, GErro
         return FALSE;
     svc->trusted_services = allow;
     return TRUE;
+}
+
+gboolean model_service_set_app_insights(ModelService *ws, const char *name, bool scoped,
+                                        ModelMonitorAccess ingestion, ModelMonitorAccess query,
+                                        GError **error)
+{
+    if (ws->kind != MODEL_SERVICE_WORKSPACE || !name || !*name) {
+        g_set_error(error, SERVICE_ERROR, 0, "'%s': Application Insights %s", ws->name,
+                    ws->kind != MODEL_SERVICE_WORKSPACE ? "belongs to a workspace"
+                                                        : "needs a name");
+        return FALSE;
+    }
+    g_free(ws->app_insights);
+    ws->app_insights = g_strdup(name);
+    ws->monitor_scoped = scoped;
+    ws->monitor_ingestion = ingestion;
+    ws->monitor_query = query;
+    return TRUE;
+}
+
+void model_service_set_image_build_compute(ModelService *ws, ModelCompute *c)
+{
+    g_return_if_fail(ws->kind == MODEL_SERVICE_WORKSPACE);
+    ws->image_build = c;
+}
+
+ModelCompute *model_service_image_build_compute(const ModelService *ws)
+{
+    return ws->image_build;
 }
 
 static const struct {

@@ -85,7 +85,7 @@ static void tcp_serve(ModelNet *net, ModelNic *nic, ModelHost *host, ModelPacket
                         "SYN to a listening port: SYN/ACK");
             /* A retransmitted SYN gets the same ISN: it is the same connection attempt. */
             if (flow && flow->srv_isn == 0)
-                flow->srv_isn = (uint32_t)sim_random(net->engine) | 1;
+                flow->srv_isn = (uint32_t)model__random(net, pkt->flow) | 1;
             uint32_t isn = flow ? flow->srv_isn : (uint32_t)sim_random(net->engine);
             if (flow)
                 flow->srv_nxt = isn + 1;
@@ -109,7 +109,7 @@ static void tcp_serve(ModelNet *net, ModelNic *nic, ModelHost *host, ModelPacket
         return;
     if (flow->phase == PHASE_TLS) {
         uint8_t random[32], buf[512];
-        model__random_bytes(net->engine, random, sizeof random);
+        model__random_bytes(net, pkt->flow, random, sizeof random);
         size_t len = pcap_tls_server_hello(buf, sizeof buf, random);
         model__step(net, pkt, host->name, MODEL_STAGE_TLS, host->name, "server-hello",
                     flow->sni && *flow->sni ? flow->sni : "TLS ClientHello without SNI");

@@ -61,6 +61,7 @@ struct SimEngine {
     bool running;
 
     SimRng rng;
+    uint64_t seed;
 };
 
 static inline bool entry_less(const HeapEntry *a, const HeapEntry *b)
@@ -159,6 +160,7 @@ SimEngine *sim_engine_new(uint64_t seed)
     e->free_head = NO_SLOT;
     e->firing_slot = NO_SLOT;
     sim_rng_seed(&e->rng, seed);
+    e->seed = seed;
     return e;
 }
 
@@ -313,4 +315,9 @@ uint64_t sim_random(SimEngine *e)
 uint64_t sim_random_below(SimEngine *e, uint64_t bound)
 {
     return sim_rng_below(&e->rng, bound);
+}
+
+uint64_t sim_engine_seed(const SimEngine *engine)
+{
+    return engine->seed;
 }

@@ -96,5 +96,8 @@ uint64_t sim_events_fired(const SimEngine *engine);
 uint64_t sim_random(SimEngine *engine);
 /* Uniform in [0, bound); bound 0 yields 0. Unbiased (Lemire's method). */
 uint64_t sim_random_below(SimEngine *engine, uint64_t bound);
+/* The seed the engine was made with: for streams of one's own (sim/rng.h) that must not
+ * depend on how much of the engine's stream others drew. */
+uint64_t sim_engine_seed(const SimEngine *engine);
 
 #endif

@@ -2,7 +2,8 @@
  * test_diff.c — `vnetsim diff`: a planned NSG change that breaks a required flow exits 1;
  * one that only opens a port exits 0 and --all-pairs reports the pair; two files compared
  * side by side; patches (the .patch.yaml files of tests/data/diff) merged on the YAML tree with
- * their errors located in the file that holds the offending node.
+ * their errors located in the file that holds the offending node; a firewall policy change
+ * reported on exactly the flows it touches.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -93,6 +94,47 @@ static void opening_change_found_by_all_pairs(void **state)
     r = diff(NSG_ORDER, NULL, "tests/data/diff/open-smb.patch.yaml", false);
     assert_int_equal(r.rc, CLI_EXIT_OK);
     assert_string_equal(r.out, "0 flows changed, 0 regressions\n");
+    result_clear(&r);
+}
+
+#define HUB_SPOKE "scenarios/network-configs/hub-spoke-firewall.yaml"
+
+/* A firewall policy change shows up on the flows it touches and on no other: every flow
+ * draws its jitter, ISNs and TLS randoms from its own stream, and each host its own
+ * ports, so a flow that now ends sooner moves nobody else's packets. */
+static void firewall_policy_change_touches_only_its_flows(void **state)
+{
+    (void)state;
+    Result r = diff(HUB_SPOKE, NULL, "tests/data/diff/firewall-drop-pypi.patch.yaml", false);
+    if (r.rc != CLI_EXIT_FAILED)
+        fail_msg("exit %d:\n%s%s", r.rc, r.out, r.err);
+    assert_has(r.out, "! spoke-pypi: REGRESSION, a required flow is no longer delivered\n"
+                      "    base:    delivered at pypi\n"
+                      "    changed: dropped FIREWALL_DENIED at azfw\n");
+    assert_has(r.out, "    - azfw firewall azfw/app-packages/pypi allow\n");
+    assert_has(r.out, "1 flow changed, 1 regression\n");
+    result_clear(&r);
+
+    r = diff(HUB_SPOKE, NULL, "tests/data/diff/firewall-allow-mcr.patch.yaml", false);
+    assert_int_equal(r.rc, CLI_EXIT_OK);
+    assert_has(r.out, "~ spoke-images/mcr\n"
+                      "    base:    dropped FIREWALL_DENIED at azfw\n"
+                      "    changed: delivered at mcr\n");
+    assert_has(r.out, "    + azfw firewall azfw/net-azure-services/mcr allow\n");
+    assert_has(r.out, "2 flows changed, 0 regressions\n"); /* mcr and mcr-data */
+    result_clear(&r);
+}
+
+/* The policy lives in a pasted az JSON file: the patch edits its rules all the same. */
+static void patch_edits_a_firewall_policy_file(void **state)
+{
+    (void)state;
+    Result r = diff("tests/data/diff/fw-file/scenario.yaml", NULL,
+                    "tests/data/diff/fw-file-drop-pypi.patch.yaml", false);
+    if (r.rc != CLI_EXIT_FAILED)
+        fail_msg("exit %d:\n%s%s", r.rc, r.out, r.err);
+    assert_has(r.out, "! vm-pypi: REGRESSION, a required flow is no longer delivered\n");
+    assert_has(r.out, "    changed: dropped FIREWALL_DENIED at azfw\n");
     result_clear(&r);
 }
 
@@ -244,6 +286,8 @@ int main(void)
         cmocka_unit_test(breaking_change_exits_1),
         cmocka_unit_test(opening_change_found_by_all_pairs),
         cmocka_unit_test(closing_change_reported),
+        cmocka_unit_test(firewall_policy_change_touches_only_its_flows),
+        cmocka_unit_test(patch_edits_a_firewall_policy_file),
         cmocka_unit_test(two_files),
         cmocka_unit_test(patch_settings),
         cmocka_unit_test(patch_errors_located),
