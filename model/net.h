@@ -114,6 +114,11 @@ ModelSubnet *model_vnet_find_subnet(const ModelVnet *vnet, const char *name);
 /* Compiles NSGs and builds effective routes. Call once, after the last add. */
 gboolean model_net_finalize(ModelNet *net, GError **error);
 
+/* The topology as Graphviz DOT (topo_dot.c): on-prem, P2S clients, VNets and subnets, outside
+ * services; every NIC a node (a capture point), linking to <pcap_href_prefix><capture>.pcap
+ * unless the prefix is NULL. Deterministic. The caller frees the text. */
+char *model_net_topology_dot(const ModelNet *net, const char *pcap_href_prefix);
+
 /* Binds the net to an engine and a trace (both borrowed). pcap_dir NULL: no captures;
  * otherwise one pcap per NIC and per internet host, named <host>-<nic>.pcap, written to
  * temporary names until model_net_close_captures(commit = true). */

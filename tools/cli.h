@@ -50,6 +50,11 @@ int cli_run(const CliRunOptions *opt, FILE *out, FILE *err);
  * renamed onto flow_log once the output directory is committed, so a failure leaves
  * neither half. */
 int cli_run_flow_log(const CliRunOptions *opt, const char *flow_log, FILE *out, FILE *err);
+/* cli_run_flow_log, also writing the teaching report (tools/report.h) to `report` (NULL:
+ * none): rendered before the output directory is committed, so a failure leaves nothing;
+ * written (atomically) after, its capture links pointing into the committed directory. */
+int cli_run_outputs(const CliRunOptions *opt, const char *flow_log, const char *report, FILE *out,
+                    FILE *err);
 
 /* Test hook: when set, called with the filled temporary directory just before it is
  * renamed into place; a nonzero return makes the run fail there (as a crash or a full disk

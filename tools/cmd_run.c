@@ -21,6 +21,7 @@
 
 #include "model/flowlog.h"
 #include "model/scn_load.h"
+#include "tools/report.h"
 
 int (*cli_run_before_commit)(const char *tmp_dir);
 
@@ -97,9 +98,10 @@ static bool is_run_output(const char *dir, char **stranger)
         if (strcmp(name, "pcap") == 0 && g_file_test(path, G_FILE_TEST_IS_DIR) &&
             !g_file_test(path, G_FILE_TEST_IS_SYMLINK))
             ok = only_files(path, pcaps, G_N_ELEMENTS(pcaps), stranger);
-        else if (strcmp(name, "trace.jsonl") == 0 && g_file_test(path, G_FILE_TEST_IS_REGULAR) &&
+        else if ((strcmp(name, "trace.jsonl") == 0 || strcmp(name, "report.html") == 0) &&
+                 g_file_test(path, G_FILE_TEST_IS_REGULAR) &&
                  !g_file_test(path, G_FILE_TEST_IS_SYMLINK))
-            ok = true;
+            ok = true; /* report.html: `vnetsim report DIR`'s, stale once DIR is replaced */
         else {
             *stranger = g_steal_pointer(&path);
             ok = false;
@@ -193,6 +195,12 @@ int cli_run(const CliRunOptions *opt, FILE *out, FILE *err)
 
 int cli_run_flow_log(const CliRunOptions *opt, const char *flow_log, FILE *out, FILE *err)
 {
+    return cli_run_outputs(opt, flow_log, NULL, out, err);
+}
+
+int cli_run_outputs(const CliRunOptions *opt, const char *flow_log, const char *report_path,
+                    FILE *out, FILE *err)
+{
     GError *error = NULL;
     ScnScenario *scn = scn_load(opt->scenario, &error);
     if (!scn) {
@@ -203,6 +211,7 @@ int cli_run_flow_log(const CliRunOptions *opt, const char *flow_log, FILE *out, 
     int rc = CLI_EXIT_USAGE;
     ModelTrace *trace = NULL;
     char *tmp = NULL, *stranger = NULL, *pcap_dir = NULL, *trace_path = NULL, *flow_tmp = NULL;
+    char *report = NULL;
     g_autofree char *default_dir = g_build_filename("out", scn_scenario_name(scn), NULL);
     g_autofree char *dir = g_canonicalize_filename(opt->out_dir ? opt->out_dir : default_dir, NULL);
     g_autofree char *parent = g_path_get_dirname(dir);
@@ -241,6 +250,18 @@ int cli_run_flow_log(const CliRunOptions *opt, const char *flow_log, FILE *out, 
      * failure leaves neither half. */
     if (flow_log && !flow_log_prepare(scn, trace, pcap_dir, flow_log, &flow_tmp, err))
         goto out;
+    /* --report: rendered now, while a failure still leaves everything as it was; written
+     * once the output directory is in place (the report may live inside it). */
+    if (report_path) {
+        g_autofree char *final_pcaps = g_build_filename(dir, "pcap", NULL);
+        ReportInput in = {.scn = scn,
+                          .trace = trace,
+                          .pcap_dir = pcap_dir,
+                          .pcap_final = final_pcaps,
+                          .report_path = report_path};
+        if (!(report = report_html(&in, &error)))
+            goto out;
+    }
     if (cli_run_before_commit && cli_run_before_commit(tmp) != 0) {
         fprintf(err, "%s: the run was interrupted before its output was committed\n", dir);
         goto out;
@@ -253,6 +274,8 @@ int cli_run_flow_log(const CliRunOptions *opt, const char *flow_log, FILE *out, 
         goto out;
     }
     g_clear_pointer(&flow_tmp, g_free);
+    if (report && !report_write_file(report_path, report, &error))
+        goto out;
     for (size_t i = 0; i < scn_scenario_n_flows(scn); i++) {
         const ScnFlow *f = scn_scenario_flow(scn, i);
         if (f->selected)
@@ -273,6 +296,7 @@ out:
         g_free(flow_tmp);
     }
     g_free(stranger);
+    g_free(report);
     g_free(pcap_dir);
     g_free(trace_path);
     model_trace_free(trace);
@@ -282,7 +306,7 @@ out:
 
 int cmd_run(int argc, char **argv)
 {
-    char *out = NULL, *seed_text = NULL, *flow_log = NULL;
+    char *out = NULL, *seed_text = NULL, *flow_log = NULL, *report = NULL;
     char **flows = NULL;
     char *service_tags = NULL;
     GOptionEntry entries[] = {
@@ -293,6 +317,8 @@ int cmd_run(int argc, char **argv)
          "NAME"},
         {"flow-log", 0, 0, G_OPTION_ARG_FILENAME, &flow_log,
          "also write Azure VNet flow log records (JSON) to FILE, atomically", "FILE"},
+        {"report", 0, 0, G_OPTION_ARG_FILENAME, &report,
+         "also write the teaching report (one self-contained HTML file) to FILE", "FILE"},
         {"service-tags", 0, 0, G_OPTION_ARG_FILENAME, &service_tags,
          "start from Microsoft's published service tags JSON (ServiceTags_Public_*.json)", "FILE"},
         {NULL, 0, 0, 0, NULL, NULL, NULL},
@@ -303,7 +329,8 @@ int cmd_run(int argc, char **argv)
     g_option_context_set_description(
         ctx, "Writes DIR/trace.jsonl and one capture per NIC in DIR/pcap/, and prints one line\n"
              "per flow: name, verdict, cause, where. `run` reports and `check` judges: the\n"
-             "exit code is 0 whatever the flows' expect says.\n"
+             "exit code is 0 whatever the flows' expect says. --report FILE also writes the\n"
+             "teaching report (as `vnetsim report DIR` does), its capture links relative to FILE.\n"
              "\n"
              "Exit codes: 0 the replay completed; 2 bad input or usage (file:line:col: message\n"
              "on stderr, nothing written).\n");
@@ -331,12 +358,13 @@ int cmd_run(int argc, char **argv)
             .flows = (const char *const *)flows,
             .n_flows = flows ? g_strv_length(flows) : 0,
         };
-        rc = cli_run_flow_log(&opt, flow_log, stdout, stderr);
+        rc = cli_run_outputs(&opt, flow_log, report, stdout, stderr);
     }
     g_clear_error(&error);
     g_free(out);
     g_free(seed_text);
     g_free(flow_log);
+    g_free(report);
     g_strfreev(flows);
     return rc;
 }

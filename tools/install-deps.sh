@@ -7,6 +7,8 @@ packages=(
   build-essential cmake pkg-config clang-format
   libglib2.0-dev libpcap-dev libyaml-dev libjson-glib-dev   # build
   libcmocka-dev tshark                                      # tests
+  graphviz libgraphviz-dev fonts-dejavu-core                # the report's topology (libgvc)
+  chromium                                                  # the report's browser test
 )
 if [ "${VNETSIM_WITH_NS3:-0}" = 1 ]; then packages+=(libns3-dev g++); fi
 

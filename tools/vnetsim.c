@@ -13,6 +13,7 @@
 #include "tools/cli.h"
 #include "tools/cli_why.h"
 #include "tools/demo.h"
+#include "tools/report.h"
 
 #define EXIT_USAGE 2
 
@@ -28,6 +29,7 @@ static const char *const usage_text =
     "  explain   tell hop by hop why a flow failed: cause, root cause, documented fix\n"
     "  diff      replay two configurations (or one and a patch) and list what changed\n"
     "  lint      report configuration findings without simulating\n"
+    "  report    write the teaching report (HTML) of a run: topology, packets, explanations\n"
     "  demo      replay the built-in demonstration topology (writes pcaps and trace.jsonl)\n"
     "  causes    list the drop causes a trace can name\n"
     "\n"
@@ -112,6 +114,8 @@ int main(int argc, char **argv)
         return cmd_diff(argc - 1, argv + 1);
     if (strcmp(cmd, "lint") == 0)
         return cmd_lint(argc - 1, argv + 1);
+    if (strcmp(cmd, "report") == 0)
+        return cmd_report(argc - 1, argv + 1);
     fprintf(stderr, "vnetsim: unknown subcommand '%s'\n\n%s", cmd, usage_text);
     return EXIT_USAGE;
 }
