@@ -28,11 +28,16 @@
  *    tunneling: UDRs for the BatchNodeManagement and AzureMachineLearning prefixes with next
  *    hop Internet (the public IP answers directly), or a NAT gateway.
  *
- * The public address: Azure puts a load balancer with inbound NAT rules (one frontend port
- * per node) in front of the nodes. lb.c models load-balancing rules only (a 5-tuple hash
- * over healthy backends), not inbound NAT rules, so it cannot address one node; each node
- * gets an instance public IP instead, which forwards the same way (DNAT to the node's
- * private address, then the subnet NSG and the NIC NSG decide).
+ * The public address: "the VMs of the Batch pool are reachable through public IP
+ * addresses that Batch creates" (azdocs:articles/batch/create-pool-public-ip.md), on a
+ * load balancer whose inbound NAT pools address one node each, from frontend ports
+ * 50000–55000, which Batch reserves for itself (Batch API, InboundNatPool:
+ * "except ports from 50000 to 55000 which are reserved by the Batch service"). Which port
+ * of that range maps to which node and backend port is not published; here node i is
+ * reached on 50000+i (29876), 51000+i (29877), 52000+i (44224) and 53000+i (22). The
+ * load balancer's outbound rule also gives the nodes their internet egress. Behind the
+ * frontend the nodes' NICs decide as they would for any inbound packet: the subnet NSG,
+ * then the Batch NSG.
  *
  * A node's usability is never looked up: the management connection runs packet by packet
  * (through service_managed.c's Batch and AML service hosts) and its outcome, with the
@@ -50,11 +55,17 @@
 #define PRIO_AML         1010
 #define PRIO_SSH         1020
 
+#define NAT_BASE_BATCH  50000 /* + node index: the frontend ports of the Batch pool's LB */
+#define NAT_BASE_BATCH2 51000
+#define NAT_BASE_AML    52000
+#define NAT_BASE_SSH    53000
+
 struct ModelCompute {
     char *name;
     ModelComputeKind kind;
     ModelSubnet *subnet;
     bool public_ip;
+    ModelLb *lb; /* the pool's public load balancer, NULL without public IP or nodes */
     ModelComputeOptions options;
     ModelNsg *nsg;
     GPtrArray *nodes; /* ModelHost *, borrowed (the net owns them) */
@@ -190,8 +201,30 @@ uint32_t model_compute_node_ip(const ModelCompute *c, unsigned i)
 
 uint32_t model_compute_node_public_ip(const ModelCompute *c, unsigned i)
 {
-    ModelNic *n = node_nic(c, i);
-    return n ? n->public_ip : 0;
+    return node_nic(c, i) && c->lb ? model_lb_frontend_ip(c->lb) : 0;
+}
+
+uint16_t model_compute_node_public_port(const ModelCompute *c, unsigned i, uint16_t port)
+{
+    if (!node_nic(c, i) || !c->lb)
+        return 0;
+    switch (port) {
+    case PORT_BATCH_NODE:
+        return (uint16_t)(NAT_BASE_BATCH + i);
+    case PORT_BATCH_NODE + 1:
+        return (uint16_t)(NAT_BASE_BATCH2 + i);
+    case PORT_AML_COMPUTE:
+        return (uint16_t)(NAT_BASE_AML + i);
+    case 22:
+        return c->options.ssh ? (uint16_t)(NAT_BASE_SSH + i) : 0;
+    default:
+        return 0;
+    }
+}
+
+ModelLb *model_compute_load_balancer(const ModelCompute *c)
+{
+    return c->lb;
 }
 
 ModelNsg *model_compute_nsg(const ModelCompute *c)
@@ -256,8 +289,22 @@ static ModelNsg *batch_nsg(ModelNet *net, const ModelCompute *c, GError **error)
     return nsg;
 }
 
-static gboolean add_node(ModelNet *net, ModelCompute *c, unsigned i, uint32_t ip,
-                         uint32_t public_ip, GError **error)
+/* Node i's inbound NAT rules on the pool's load balancer: the listeners the Batch NSG
+ * admits, each on its own frontend port. */
+static gboolean add_nat_rules(ModelCompute *c, unsigned i, ModelNic *nic, GError **error)
+{
+    static const uint16_t ports[] = {PORT_BATCH_NODE, PORT_BATCH_NODE + 1, PORT_AML_COMPUTE, 22};
+    for (size_t k = 0; k < G_N_ELEMENTS(ports); k++) {
+        uint16_t front = model_compute_node_public_port(c, i, ports[k]);
+        g_autofree char *rule = g_strdup_printf("%s-%u", nic->host->name, ports[k]);
+        if (front && !model_lb_add_inbound_nat_rule(c->lb, rule, MODEL_IPPROTO_TCP, front, nic,
+                                                    ports[k], error))
+            return FALSE;
+    }
+    return TRUE;
+}
+
+static gboolean add_node(ModelNet *net, ModelCompute *c, unsigned i, uint32_t ip, GError **error)
 {
     g_autofree char *name = c->kind == MODEL_COMPUTE_INSTANCE
                                 ? g_strdup(c->name)
@@ -269,16 +316,16 @@ static gboolean add_node(ModelNet *net, ModelCompute *c, unsigned i, uint32_t ip
     if (!nic)
         return FALSE;
     model_nic_set_nsg(nic, c->nsg);
-    if (public_ip && !model_nic_set_public_ip(net, nic, public_ip, error))
+    g_ptr_array_add(c->nics, nic); /* before the NAT rules, which ask for the node's ports */
+    if (c->lb && !add_nat_rules(c, i, nic, error))
         return FALSE;
-    nic->no_default_outbound = !public_ip;
+    nic->no_default_outbound = !c->public_ip;
     model_host_listen(h, MODEL_IPPROTO_TCP, PORT_BATCH_NODE);
     model_host_listen(h, MODEL_IPPROTO_TCP, PORT_BATCH_NODE + 1);
     model_host_listen(h, MODEL_IPPROTO_TCP, PORT_AML_COMPUTE);
     if (c->options.ssh)
         model_host_listen(h, MODEL_IPPROTO_TCP, 22);
     g_ptr_array_add(c->nodes, h);
-    g_ptr_array_add(c->nics, nic);
     return TRUE;
 }
 
@@ -319,14 +366,19 @@ ModelCompute *model_net_add_compute(ModelNet *net, const char *name, ModelComput
     c->nsg = batch_nsg(net, c, error);
     if (!c->nsg)
         return NULL;
-    g_autofree char *cloud = g_strdup_printf("AzureCloud.%s", net->region);
-    for (unsigned i = 0; i < nodes; i++) {
-        uint32_t pub = 0;
-        if (public_ip && c->options.first_public_ip)
-            pub = c->options.first_public_ip + i;
-        else if (public_ip && !model__service_tag_address(net, cloud, &pub, error))
+    if (public_ip) {
+        g_autofree char *cloud = g_strdup_printf("AzureCloud.%s", net->region);
+        g_autofree char *lb_name = g_strdup_printf("%s-lb", name);
+        uint32_t pub = c->options.first_public_ip;
+        if (!pub && !model__service_tag_address(net, cloud, &pub, error))
             return NULL;
-        if (!add_node(net, c, i, ips[i], pub, error)) {
+        c->lb = model_net_add_load_balancer(net, lb_name, NULL, pub, error);
+        if (!c->lb)
+            return NULL;
+        model_lb_set_outbound_rule(c->lb, true);
+    }
+    for (unsigned i = 0; i < nodes; i++) {
+        if (!add_node(net, c, i, ips[i], error)) {
             g_prefix_error(error, "compute '%s': ", name);
             return NULL;
         }
@@ -573,11 +625,10 @@ int model_net_start_compute_management(ModelNet *net, const char *flow, ModelCom
     call->who = who;
     g_ptr_array_add(model__computes(net)->calls, call);
     ModelHost *host = model_compute_node(c, node);
-    ModelNic *nic = node_nic(c, node);
     bool managed = net->services && net->services->managed;
     const char *manager = who == MODEL_COMPUTE_MGMT_AML ? "aml-service" : "batch";
     call->manager = model_net_managed_address(net, manager);
-    if (!host || !managed || (who == MODEL_COMPUTE_MGMT_AML && !nic->public_ip)) {
+    if (!host || !managed || (who == MODEL_COMPUTE_MGMT_AML && !c->lb)) {
         const char *why =
             !host      ? "the compute has no such node (a cluster at 0 nodes has none)"
             : !managed ? "the managed services (Batch, the AML service) are not in the scenario"
@@ -593,12 +644,16 @@ int model_net_start_compute_management(ModelNet *net, const char *flow, ModelCom
     if (who == MODEL_COMPUTE_MGMT_AML) {
         call->inbound = true;
         g_autofree char *inner = g_strdup_printf("%s/aml-44224", flow);
-        index = model_net_start_aml_service_call(net, inner, nic->public_ip, at);
-    } else if (nic->public_ip && net->services->batch_mode == MODEL_BATCH_CLASSIC) {
+        index =
+            model__aml_service_call(net, inner, model_compute_node_public_ip(c, node),
+                                    model_compute_node_public_port(c, node, PORT_AML_COMPUTE), at);
+    } else if (c->lb && net->services->batch_mode == MODEL_BATCH_CLASSIC) {
         call->inbound = true;
         g_autofree char *inner = g_strdup_printf("%s/batch-29876", flow);
-        index = model_net_start_batch_node_management(net, inner, host, at);
-    } else if (nic->public_ip) {
+        index = model__batch_node_management(
+            net, inner, host, model_compute_node_public_ip(c, node),
+            model_compute_node_public_port(c, node, PORT_BATCH_NODE), at);
+    } else if (c->lb) {
         g_autofree char *inner = g_strdup_printf("%s/batch-443", flow);
         index = model_net_start_batch_node_management(net, inner, host, at);
     } else {

@@ -82,7 +82,8 @@ typedef struct {
     char *name;
     uint8_t proto;
     uint16_t frontend_port, backend_port;
-    LbProbe *probe;
+    LbProbe *probe;   /* a load-balancing rule's; NULL for an inbound NAT rule */
+    ModelNic *nat_to; /* an inbound NAT rule's one backend, else NULL */
 } LbRule;
 
 typedef struct {
@@ -113,6 +114,8 @@ struct ModelLb {
     GHashTable *answers; /* key(backend -> 168.63.129.16) -> ProbeTarget * */
     uint64_t seed;
     uint16_t next_port;
+    bool outbound;        /* an outbound rule: backends leave for the internet from the frontend */
+    char *outbound_label; /* "outbound rule of load balancer <name>", for the SNAT step */
 };
 
 /* ---- keys ---- */
@@ -183,6 +186,7 @@ void model__lb_free(gpointer p)
     g_ptr_array_free(lb->rules, TRUE);
     g_ptr_array_free(lb->probes, TRUE);
     g_ptr_array_free(lb->backends, TRUE);
+    g_free(lb->outbound_label);
     g_free(lb->name);
     g_free(lb);
 }
@@ -218,9 +222,15 @@ ModelLb *model_net_add_load_balancer(ModelNet *net, const char *name, ModelSubne
     lb->replies = g_hash_table_new_full(lb_hash, lb_equal, g_free, NULL);
     lb->answers = g_hash_table_new_full(lb_hash, lb_equal, g_free, NULL);
     lb->next_port = LB_PROBE_PORT_FIRST;
+    lb->outbound_label = g_strdup_printf("outbound rule of load balancer %s", name);
     host->lb = lb;
     g_ptr_array_add(model__middleboxes(net)->load_balancers, lb);
     return lb;
+}
+
+uint32_t model_lb_frontend_ip(const ModelLb *lb)
+{
+    return lb->frontend_ip;
 }
 
 ModelHost *model_lb_host(const ModelLb *lb)
@@ -281,6 +291,38 @@ gboolean model_lb_add_probe(ModelLb *lb, const char *name, ModelLbProbeProtocol 
     return TRUE;
 }
 
+static bool port_free(const ModelLb *lb, const char *name, uint8_t protocol, uint16_t frontend_port,
+                      GError **error)
+{
+    for (guint i = 0; i < lb->rules->len; i++) {
+        const LbRule *r = g_ptr_array_index(lb->rules, i);
+        if (r->proto == protocol && r->frontend_port == frontend_port) {
+            g_set_error(error, LB_ERROR, 0,
+                        "load balancer '%s': rules '%s' and '%s' share a frontend port", lb->name,
+                        r->name, name);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* A load-balancing rule (probe) or an inbound NAT rule (nat_to): one frontend port each. */
+static LbRule *add_rule(ModelLb *lb, const char *name, uint8_t protocol, uint16_t frontend_port,
+                        uint16_t backend_port, LbProbe *probe, ModelNic *nat_to, GError **error)
+{
+    if (!port_free(lb, name, protocol, frontend_port, error))
+        return NULL;
+    LbRule *r = g_new0(LbRule, 1);
+    r->name = g_strdup(name);
+    r->proto = protocol;
+    r->frontend_port = frontend_port;
+    r->backend_port = backend_port;
+    r->probe = probe;
+    r->nat_to = nat_to;
+    g_ptr_array_add(lb->rules, r);
+    return r;
+}
+
 gboolean model_lb_add_rule(ModelLb *lb, const char *name, uint8_t protocol, uint16_t frontend_port,
                            uint16_t backend_port, const char *probe, GError **error)
 {
@@ -293,23 +335,61 @@ gboolean model_lb_add_rule(ModelLb *lb, const char *name, uint8_t protocol, uint
                     lb->name, name ? name : "");
         return FALSE;
     }
-    for (guint i = 0; i < lb->rules->len; i++) {
-        const LbRule *r = g_ptr_array_index(lb->rules, i);
-        if (r->proto == protocol && r->frontend_port == frontend_port) {
-            g_set_error(error, LB_ERROR, 0,
-                        "load balancer '%s': rules '%s' and '%s' share a frontend port", lb->name,
-                        r->name, name);
-            return FALSE;
+    return add_rule(lb, name, protocol, frontend_port, backend_port, p, NULL, error) != NULL;
+}
+
+gboolean model_lb_add_inbound_nat_rule(ModelLb *lb, const char *name, uint8_t protocol,
+                                       uint16_t frontend_port, ModelNic *backend,
+                                       uint16_t backend_port, GError **error)
+{
+    if (!backend || (protocol != MODEL_IPPROTO_TCP && protocol != MODEL_IPPROTO_UDP) ||
+        frontend_port == 0 || backend_port == 0) {
+        g_set_error(error, LB_ERROR, 0,
+                    "load balancer '%s': inbound NAT rule '%s' needs Tcp or Udp, ports and a "
+                    "backend",
+                    lb->name, name ? name : "");
+        return FALSE;
+    }
+    if (!port_free(lb, name, protocol, frontend_port, error) ||
+        (!g_ptr_array_find(lb->backends, backend, NULL) &&
+         !model_lb_add_backend(lb, backend, error)))
+        return FALSE;
+    return add_rule(lb, name, protocol, frontend_port, backend_port, NULL, backend, error) != NULL;
+}
+
+void model_lb_set_outbound_rule(ModelLb *lb, bool on)
+{
+    lb->outbound = on && !lb->internal;
+}
+
+bool model__lb_outbound_snat(const ModelNet *net, const ModelNic *nic, uint32_t *ip,
+                             const char **how)
+{
+    if (!net->middleboxes)
+        return false;
+    GPtrArray *lbs = net->middleboxes->load_balancers;
+    for (guint i = 0; i < lbs->len; i++) {
+        const ModelLb *lb = g_ptr_array_index(lbs, i);
+        if (lb->outbound && g_ptr_array_find(lb->backends, nic, NULL)) {
+            *ip = lb->frontend_ip;
+            *how = lb->outbound_label;
+            return true;
         }
     }
-    LbRule *r = g_new0(LbRule, 1);
-    r->name = g_strdup(name);
-    r->proto = protocol;
-    r->frontend_port = frontend_port;
-    r->backend_port = backend_port;
-    r->probe = p;
-    g_ptr_array_add(lb->rules, r);
-    return TRUE;
+    return false;
+}
+
+uint32_t model__lb_public_frontend_of(const ModelNet *net, const ModelNic *nic)
+{
+    if (!net->middleboxes)
+        return 0;
+    GPtrArray *lbs = net->middleboxes->load_balancers;
+    for (guint i = 0; i < lbs->len; i++) {
+        const ModelLb *lb = g_ptr_array_index(lbs, i);
+        if (!lb->internal && lb->rules->len && g_ptr_array_find(lb->backends, nic, NULL))
+            return lb->frontend_ip;
+    }
+    return 0;
 }
 
 /* ---- probes ---- */
@@ -651,7 +731,7 @@ static ModelNic *frontend(ModelNet *net, ModelLb *lb, ModelPacket *pkt)
                         detail, "add a load-balancing rule for the frontend port");
             return NULL;
         }
-        ModelNic *backend = pick_backend(lb, rule, &pkt->key);
+        ModelNic *backend = rule->nat_to ? rule->nat_to : pick_backend(lb, rule, &pkt->key);
         if (!backend) {
             g_autoptr(GString) detail = g_string_new(NULL);
             describe_unhealthy(lb, rule, detail);
@@ -677,9 +757,13 @@ static ModelNic *frontend(ModelNet *net, ModelLb *lb, ModelPacket *pkt)
     char a[MODEL_IP_STRLEN], b[MODEL_IP_STRLEN];
     model_ip_format(pkt->key.dst, a);
     model_ip_format(f->inside.dst, b);
-    g_autofree char *detail = g_strdup_printf(
-        "rule %s: DNAT %s:%u -> %s:%u (%s, healthy by probe %s)", f->rule->name, a, pkt->key.dport,
-        b, f->inside.dport, f->backend->capture_name, f->rule->probe->name);
+    g_autofree char *detail =
+        f->rule->nat_to
+            ? g_strdup_printf("inbound NAT rule %s: DNAT %s:%u -> %s:%u (%s)", f->rule->name, a,
+                              pkt->key.dport, b, f->inside.dport, f->backend->capture_name)
+            : g_strdup_printf("rule %s: DNAT %s:%u -> %s:%u (%s, healthy by probe %s)",
+                              f->rule->name, a, pkt->key.dport, b, f->inside.dport,
+                              f->backend->capture_name, f->rule->probe->name);
     rewrite(pkt, NULL, NULL, &f->inside.dst, &f->inside.dport);
     model__step(net, pkt, lb->name, MODEL_STAGE_NAT, lb->name, "dnat", detail);
     pkt->at = f->backend;

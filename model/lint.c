@@ -485,7 +485,10 @@ static void check_forced_tunnel_public_ip(Lint *l)
 {
     for (guint i = 0; i < l->net->nics->len; i++) {
         const ModelNic *n = l->net->nics->pdata[i];
-        if (!n->subnet || !n->public_ip || !n->subnet->routes)
+        /* Reached from the internet by its instance public IP, or through a public load
+         * balancer's frontend (a compute pool's): replies leave by the same routes. */
+        uint32_t public_ip = n->public_ip ? n->public_ip : model__lb_public_frontend_of(l->net, n);
+        if (!n->subnet || !public_ip || !n->subnet->routes)
             continue;
         DefaultRoute d = {NULL};
         model_routes_foreach(n->subnet->routes, find_default, &d);
@@ -496,13 +499,14 @@ static void check_forced_tunnel_public_ip(Lint *l)
         if (is_compute_node(l->net, n->host) && managers_routed_direct(l->net, n->subnet))
             continue;
         char pub[MODEL_IP_STRLEN];
-        model_ip_format(n->public_ip, pub);
+        model_ip_format(public_ip, pub);
         g_autofree char *object = g_strdup(n->host ? n->host->name : n->name);
         finding(l, MODEL_LINT_WARNING, object,
-                "has public IP %s but subnet %s sends 0.0.0.0/0 to %s (%s/%s): replies to "
+                "has public IP %s%s but subnet %s sends 0.0.0.0/0 to %s (%s/%s): replies to "
                 "inbound connections take the tunnel and are dropped (asymmetric return); "
                 "add routes with next hop Internet for the callers, or drop the public IP",
-                pub, n->subnet->path, model_next_hop_type_name(d.best->type), d.best->origin,
+                pub, n->public_ip ? "" : " (a load balancer's frontend)", n->subnet->path,
+                model_next_hop_type_name(d.best->type), d.best->origin,
                 d.best->name ? d.best->name : "");
     }
 }

@@ -618,6 +618,7 @@ typedef enum {
  * internal one at a private address of `subnet`. NULL with error. */
 ModelLb *model_net_add_load_balancer(ModelNet *net, const char *name, ModelSubnet *subnet,
                                      uint32_t frontend_ip, GError **error);
+uint32_t model_lb_frontend_ip(const ModelLb *lb);
 ModelHost *model_lb_host(const ModelLb *lb);
 /* Backends are VM NICs of one VNet (the internal frontend's VNet). */
 gboolean model_lb_add_backend(ModelLb *lb, ModelNic *nic, GError **error);
@@ -629,6 +630,17 @@ gboolean model_lb_add_probe(ModelLb *lb, const char *name, ModelLbProbeProtocol 
 /* protocol 6 (Tcp) or 17 (Udp); the probe must exist. */
 gboolean model_lb_add_rule(ModelLb *lb, const char *name, uint8_t protocol, uint16_t frontend_port,
                            uint16_t backend_port, const char *probe, GError **error);
+/* An inbound NAT rule (azdocs:articles/load-balancer/inbound-nat-rules.md): frontend_port
+ * of the frontend goes to backend_port of one backend (added to the pool if it is not in
+ * it), with no health probe; the client's address is kept, the reply leaves from the
+ * frontend. A frontend port belongs to one rule of either kind. */
+gboolean model_lb_add_inbound_nat_rule(ModelLb *lb, const char *name, uint8_t protocol,
+                                       uint16_t frontend_port, ModelNic *backend,
+                                       uint16_t backend_port, GError **error);
+/* An outbound rule (azdocs:articles/load-balancer/outbound-rules.md), public frontends
+ * only: backends without an instance public IP leave for the internet SNATed to the
+ * frontend (a subnet's NAT gateway still comes first). */
+void model_lb_set_outbound_rule(ModelLb *lb, bool on);
 
 /* ==== AML compute and AKS inference (compute.c, aks.c) ==== */
 
@@ -641,9 +653,11 @@ gboolean model_lb_add_rule(ModelLb *lb, const char *name, uint8_t protocol, uint
  * instance, or compute with a public IP), optionally TCP 22; outbound the defaults. The
  * nodes listen on 29876, 29877, 44224 (and 22).
  *
- * With a public IP each node gets a public address (from AzureCloud.<region>, or from
- * options->first_public_ip on), through which management inbound reaches it. A cluster at
- * 0 nodes has no NSG and no public IP ("clusters delete them at 0 nodes"). Without a
+ * With a public IP the pool gets a public load balancer, "<name>-lb", its frontend from
+ * AzureCloud.<region> (or options->first_public_ip): an inbound NAT rule per node and
+ * listener (model_compute_node_public_port) through which management inbound reaches the
+ * node, and an outbound rule for the nodes' internet egress. A cluster at 0 nodes has no
+ * NSG, no public IP and no load balancer ("clusters delete them at 0 nodes"). Without a
  * public IP nothing inbound reaches a node from the internet and its management is
  * outbound only; model_net_finalize then requires the workspace (options->workspace)
  * to have an amlworkspace private endpoint in the compute's VNet or a peered one ("No
@@ -657,7 +671,7 @@ typedef enum { MODEL_COMPUTE_INSTANCE, MODEL_COMPUTE_CLUSTER } ModelComputeKind;
 
 typedef struct {
     bool ssh;                 /* the Batch NSG also allows inbound TCP 22 */
-    uint32_t first_public_ip; /* 0: public IPs from AzureCloud.<region> */
+    uint32_t first_public_ip; /* the load balancer's frontend; 0: from AzureCloud.<region> */
     ModelService *workspace;  /* its private endpoint is required without public IP */
     /* The workspace's associated resources: what model_net_start_compute_outbound reaches
      * through their FQDNs (NULL: that sub-flow is not started). */
@@ -673,8 +687,12 @@ bool model_compute_has_public_ip(const ModelCompute *c);
 unsigned model_compute_n_nodes(const ModelCompute *c);
 ModelHost *model_compute_node(const ModelCompute *c, unsigned i); /* NULL past the end */
 uint32_t model_compute_node_ip(const ModelCompute *c, unsigned i);
-uint32_t model_compute_node_public_ip(const ModelCompute *c, unsigned i); /* 0: none */
-ModelNsg *model_compute_nsg(const ModelCompute *c);                       /* NULL at 0 nodes */
+/* Where node i is reached from the internet: the pool load balancer's frontend, and the
+ * frontend port of the node's listener `port` (29876, 29877, 44224, 22); 0: none. */
+uint32_t model_compute_node_public_ip(const ModelCompute *c, unsigned i);
+uint16_t model_compute_node_public_port(const ModelCompute *c, unsigned i, uint16_t port);
+ModelLb *model_compute_load_balancer(const ModelCompute *c); /* NULL: none */
+ModelNsg *model_compute_nsg(const ModelCompute *c);          /* NULL at 0 nodes */
 const char *model_compute_name(const ModelCompute *c);
 ModelSubnet *model_compute_subnet(const ModelCompute *c);
 

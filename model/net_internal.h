@@ -573,6 +573,18 @@ bool model__natgw_arrive(ModelNet *net, ModelNic *nic, ModelPacket *pkt);
  * backend and returns the backend's NIC, where the packet carries on; NULL when it was
  * dropped (no rule, no healthy backend; left to the engine to free). Any other NIC is
  * returned as is, after a reply of a load-balanced flow got its frontend source back. */
+/* service_managed.c: the AML service's call and Batch's node management, to where the
+ * node is reached from the internet (ip, port; Batch: 0 for the node's own address and
+ * 29876). */
+int model__aml_service_call(ModelNet *net, const char *flow, uint32_t ip, uint16_t port,
+                            SimTime at);
+int model__batch_node_management(ModelNet *net, const char *flow, ModelHost *node, uint32_t ip,
+                                 uint16_t port, SimTime at);
+/* lb.c: the frontend an outbound rule SNATs `nic` to (and the step's label); the public
+ * frontend through which `nic` is reached from the internet, 0 for none (lint). */
+bool model__lb_outbound_snat(const ModelNet *net, const ModelNic *nic, uint32_t *ip,
+                             const char **how);
+uint32_t model__lb_public_frontend_of(const ModelNet *net, const ModelNic *nic);
 ModelNic *model__lb_arrive(ModelNet *net, ModelNic *nic, ModelPacket *pkt);
 /* forward.c to_internet: true when the packet is the reply of a flow that came in through
  * a public load balancer; it now leaves from the frontend (rewritten), without SNAT. */

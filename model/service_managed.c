@@ -185,10 +185,15 @@ uint32_t model_net_managed_address(const ModelNet *net, const char *name)
 int model_net_start_aml_service_call(ModelNet *net, const char *flow, uint32_t compute_ip,
                                      SimTime at)
 {
+    return model__aml_service_call(net, flow, compute_ip, PORT_AML_COMPUTE, at);
+}
+
+int model__aml_service_call(ModelNet *net, const char *flow, uint32_t ip, uint16_t port, SimTime at)
+{
     ModelHost *aml = managed(net, "aml-service");
     if (!aml)
         return -1;
-    return model_net_start_tcp(net, flow, aml, compute_ip, PORT_AML_COMPUTE, at);
+    return model_net_start_tcp(net, flow, aml, ip, port, at);
 }
 
 /* A trace line saying which Batch communication mode applied, written when the flow
@@ -217,6 +222,12 @@ static void mode_note_fire(SimEngine *engine, void *payload)
 int model_net_start_batch_node_management(ModelNet *net, const char *flow, ModelHost *node,
                                           SimTime at)
 {
+    return model__batch_node_management(net, flow, node, 0, 0, at);
+}
+
+int model__batch_node_management(ModelNet *net, const char *flow, ModelHost *node, uint32_t ip,
+                                 uint16_t port, SimTime at)
+{
     ModelHost *batch = managed(net, "batch");
     if (!batch || !node || !net->engine)
         return -1;
@@ -236,8 +247,8 @@ int model_net_start_batch_node_management(ModelNet *net, const char *flow, Model
         ModelNic *nic = node->nics->len ? g_ptr_array_index(node->nics, 0) : NULL;
         /* Batch reaches the node at its public address; without one it has nowhere to go
          * but the private address, which the internet does not route. */
-        uint32_t dst = nic ? (nic->public_ip ? nic->public_ip : nic->ip) : 0;
-        return model_net_start_tcp(net, flow, batch, dst, PORT_BATCH_NODE, at);
+        uint32_t dst = ip ? ip : nic ? (nic->public_ip ? nic->public_ip : nic->ip) : 0;
+        return model_net_start_tcp(net, flow, batch, dst, port ? port : PORT_BATCH_NODE, at);
     }
     g_autofree char *fqdn = expand("amlbatch.{region}.service.batch.azure.com", net->region);
     ModelFlowSpec spec = {.name = flow,

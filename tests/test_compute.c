@@ -214,7 +214,11 @@ static const ModelVerdictRecord *manage(Fx *fx, const char *flow, ModelCompute *
 
 /* ---- the Batch-managed NSG and the nodes ---- */
 
-static void cluster_nodes_get_subnet_addresses_public_ips_and_a_batch_nsg_at_nic_level(void **state)
+/* create-pool-public-ip.md: the pool's VMs "are reachable through public IP addresses
+ * that Batch creates" — one load balancer frontend, a NAT port per node in the range Batch
+ * reserves (50000-55000), the nodes' NICs with the Batch NSG. */
+static void
+cluster_nodes_get_subnet_addresses_a_batch_load_balancer_and_nsg_at_nic_level(void **state)
 {
     (void)state;
     Fx *fx = fx_new(MODEL_BATCH_CLASSIC);
@@ -227,7 +231,16 @@ static void cluster_nodes_get_subnet_addresses_public_ips_and_a_batch_nsg_at_nic
                                                  model_compute_node_public_ip(c, 0));
     assert_non_null(tag);
     assert_string_equal(tag, "AzureCloud.eastus");
-    assert_true(model_compute_node_public_ip(c, 0) != model_compute_node_public_ip(c, 1));
+    assert_int_equal(model_compute_node_public_ip(c, 0), model_compute_node_public_ip(c, 1));
+    assert_non_null(model_compute_load_balancer(c));
+    assert_int_equal(model_lb_frontend_ip(model_compute_load_balancer(c)),
+                     model_compute_node_public_ip(c, 0));
+    assert_int_equal(model_compute_node_public_port(c, 0, 29876), 50000);
+    assert_int_equal(model_compute_node_public_port(c, 1, 29876), 50001);
+    assert_int_equal(model_compute_node_public_port(c, 1, 29877), 51001);
+    assert_int_equal(model_compute_node_public_port(c, 1, 44224), 52001);
+    assert_int_equal(model_compute_node_public_port(c, 1, 22), 0);    /* no ssh asked */
+    assert_int_equal(model_compute_node_public_port(c, 2, 29876), 0); /* no such node */
     ModelNsg *n = model_compute_nsg(c);
     assert_string_equal(model_nsg_name(n), "cpu-cluster-nsg");
     size_t count;
@@ -313,7 +326,14 @@ static void batch_classic_management_reaches_a_public_ip_node_through_the_batch_
     expect(verdict(fx, "mgmt/batch-29876"), MODEL_VERDICT_DELIVERED, MODEL_CAUSE_NONE, NULL);
     assert_true(tn_has_step(fx->trace, "mgmt/batch-29876", MODEL_STAGE_NSG_IN,
                             "cpu-cluster-nsg/BatchNodeManagement", "allow", "29876"));
-    assert_true(tn_has_step(fx->trace, "mgmt/batch-29876", MODEL_STAGE_NAT, NULL, "dnat", NULL));
+    /* Batch calls the pool's frontend on the node's NAT port; the load balancer hands it
+     * to the node's 29876, and the reply leaves from the frontend again. */
+    assert_true(tn_has_step(fx->trace, "mgmt/batch-29876", MODEL_STAGE_NAT, "cpu-cluster-lb",
+                            "dnat", "inbound NAT rule cpu-cluster-node0-29876"));
+    assert_true(tn_has_step(fx->trace, "mgmt/batch-29876", MODEL_STAGE_NAT, "cpu-cluster-lb",
+                            "dnat", ":50000 -> 10.0.2.4:29876"));
+    assert_true(tn_has_step(fx->trace, "mgmt/batch-29876", MODEL_STAGE_NAT, "cpu-cluster-lb",
+                            "snat", "(frontend)"));
     fx_free(fx);
 }
 
@@ -459,9 +479,9 @@ static void no_public_ip_compute_without_outbound_path_fails_where_its_packets_s
     fx_free(fx);
 }
 
-/* A public-IP instance: its outbound requirements (UDP 5831 included) leave through its own
- * public IP; SMB to the default storage goes to the file private endpoint, while the
- * account's public endpoint is disabled. */
+/* A public-IP instance: its outbound requirements (UDP 5831 included) leave through its
+ * load balancer's outbound rule (outbound-rules.md); SMB to the default storage goes to the file
+ * private endpoint, while the account's public endpoint is disabled. */
 static void smb_445_to_default_storage_goes_through_its_private_endpoint(void **state)
 {
     (void)state;
@@ -475,8 +495,8 @@ static void smb_445_to_default_storage_goes_through_its_private_endpoint(void **
            "mlwsstore");
     assert_true(
         tn_has_step(fx->trace, "ci-out/storage-smb", MODEL_STAGE_DNS, NULL, "answer", "10.0.1.7"));
-    assert_true(
-        tn_has_step(fx->trace, "ci-out/aad", MODEL_STAGE_NAT, NULL, "snat", "instance public IP"));
+    assert_true(tn_has_step(fx->trace, "ci-out/aad", MODEL_STAGE_NAT, NULL, "snat",
+                            "outbound rule of load balancer ci-lb"));
     fx_free(fx);
 }
 
@@ -518,7 +538,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(
-            cluster_nodes_get_subnet_addresses_public_ips_and_a_batch_nsg_at_nic_level),
+            cluster_nodes_get_subnet_addresses_a_batch_load_balancer_and_nsg_at_nic_level),
         cmocka_unit_test(cluster_at_zero_nodes_has_no_nsg_and_no_public_ip),
         cmocka_unit_test(compute_construction_errors_follow_azure),
         cmocka_unit_test(no_public_ip_compute_requires_a_workspace_private_endpoint),

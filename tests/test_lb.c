@@ -335,6 +335,57 @@ static void public_lb_frontend_reaches_backend_from_the_internet(void **state)
     fx_free(fx);
 }
 
+/* inbound-nat-rules.md: a frontend port reaches one backend's port, no probe involved
+ * (be2 answers though no probe ever ran for it); outbound-rules.md: a backend without
+ * instance public IP leaves for the internet from the frontend, and its reply finds it. */
+static void
+inbound_nat_rule_reaches_one_backend_and_outbound_rule_snats_to_the_frontend(void **state)
+{
+    (void)state;
+    if (!tshark_available())
+        skip();
+    Fx *fx = fx_new();
+    GError *err = NULL;
+    model_host_listen(fx->be2, 6, 22);
+    model_host_listen(fx->inet_client, 6, 443);
+    ModelLb *lb = MUST(model_net_add_load_balancer(fx->net, "plb", NULL, tn_ip(PLB_IP), &err));
+    OK(model_lb_add_inbound_nat_rule(lb, "be2-ssh", 6, 50001, fx->be2_nic, 22, &err));
+    assert_false(model_lb_add_inbound_nat_rule(lb, "again", 6, 50001, fx->be1_nic, 22, &err));
+    g_clear_error(&err);
+    model_lb_set_outbound_rule(lb, true);
+    ModelNsg *nsg = MUST(model_net_add_nsg(fx->net, "nsg-backend", &err));
+    ModelNsgRule *allow = model_nsg_rule_new("AllowSshInbound", 100, MODEL_DIR_INBOUND,
+                                             MODEL_ACCESS_ALLOW, MODEL_NSG_PROTO_TCP);
+    OK(model_nsg_rule_add_address(allow, MODEL_NSG_SRC, "Internet", &err) &&
+       model_nsg_rule_add_address(allow, MODEL_NSG_DST, "*", &err) &&
+       model_nsg_rule_add_ports(allow, MODEL_NSG_SRC, "*", &err) &&
+       model_nsg_rule_add_ports(allow, MODEL_NSG_DST, "22", &err) &&
+       model_nsg_add_rule(nsg, allow, &err));
+    model_subnet_set_nsg(fx->backend_sub, nsg);
+    fx_start(fx, true);
+    const ModelVerdictRecord *v = run_tcp(fx, "ssh", fx->inet_client, PLB_IP, 50001, 0);
+    expect(v, MODEL_VERDICT_DELIVERED, MODEL_CAUSE_NONE, "be2");
+    assert_true(tn_has_step(fx->trace, "ssh", MODEL_STAGE_NAT, "plb", "dnat",
+                            "inbound NAT rule be2-ssh: DNAT " PLB_IP ":50001 -> 10.0.1.5:22"));
+    v = run_tcp(fx, "egress", fx->be2, CLIENT_IP, 443, 0);
+    expect(v, MODEL_VERDICT_DELIVERED, MODEL_CAUSE_NONE, "laptop");
+    assert_true(tn_has_step(fx->trace, "egress", MODEL_STAGE_NAT, NULL, "snat",
+                            "-> " PLB_IP ":49152 (outbound rule of load balancer plb)"));
+    /* A NIC that is no backend of it keeps default outbound access. */
+    v = run_tcp(fx, "other", fx->be1, CLIENT_IP, 443, 0);
+    expect(v, MODEL_VERDICT_DELIVERED, MODEL_CAUSE_NONE, "laptop");
+    assert_true(
+        tn_has_step(fx->trace, "other", MODEL_STAGE_NAT, NULL, "snat", "default outbound access"));
+    assert_captures_clean(fx);
+    const char *syn[] = {"ip.src", "tcp.dstport"};
+    g_autofree char *s = first_fields(fx, "laptop-inet0.pcap",
+                                      "tcp.flags.syn == 1 && tcp.flags.ack == 0 && "
+                                      "tcp.dstport == 443",
+                                      syn, 2);
+    assert_string_equal(s, PLB_IP "|443");
+    fx_free(fx);
+}
+
 static void load_balancer_configuration_is_checked(void **state)
 {
     (void)state;
@@ -374,6 +425,8 @@ int main(void)
         cmocka_unit_test(backend_nsg_blocking_probes_marks_it_down_and_flows_fail),
         cmocka_unit_test(backend_without_listener_fails_probe_and_gets_no_flows),
         cmocka_unit_test(public_lb_frontend_reaches_backend_from_the_internet),
+        cmocka_unit_test(
+            inbound_nat_rule_reaches_one_backend_and_outbound_rule_snats_to_the_frontend),
         cmocka_unit_test(load_balancer_configuration_is_checked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

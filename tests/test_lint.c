@@ -170,7 +170,8 @@ static const struct {
     {"egress-paths.yaml",
      {"error lonely-cluster: has no public IP, and subnet vnet-ml/snet-npip-none has no NAT "
       "gateway and no 0.0.0.0/0 route to a firewall or gateway",
-      "warning tunnel-cluster-node0: has public IP 20.42.0.5 but subnet vnet-ml/snet-tunnel "
+      "warning tunnel-cluster-node0: has public IP 20.42.0.5 (a load balancer's frontend) but "
+      "subnet vnet-ml/snet-tunnel "
       "sends 0.0.0.0/0 to VirtualAppliance",
       NULL}},
     /* These keep the workspace's registry behind the VNet without an image-build compute
