@@ -215,6 +215,11 @@ static ModelVnet *transit_hub(const ModelEntry *e, const ModelVnet *v)
     return NULL;
 }
 
+ModelVnet *model__transit_hub(ModelNet *net, const ModelVnet *v)
+{
+    return transit_hub(net->entry, v);
+}
+
 /* The gateways whose routes v's subnets learn: its own, else its hub's. ExpressRoute
  * first ("preferred over Site-to-Site VPN when both routes are the same"). */
 static size_t serving_gateways(const ModelEntry *e, const ModelVnet *v, ModelGateway *out[2])

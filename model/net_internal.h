@@ -425,7 +425,9 @@ typedef struct ModelEntry {
 
 /* gateway.c */
 ModelEntry *model__entry(ModelNet *net); /* created on first use */
-void model__entry_free(ModelNet *net);   /* net.c: model_net_free */
+/* gateway.c: the hub whose gateway v uses through gateway transit, NULL for none. */
+ModelVnet *model__transit_hub(ModelNet *net, const ModelVnet *v);
+void model__entry_free(ModelNet *net); /* net.c: model_net_free */
 /* net.c: model_net_finalize, before the topological tags: checks the entry points'
  * configuration, computes on-prem routing, adds connected on-prem ranges and P2S pools to
  * the VirtualNetwork tag of the VNets behind a gateway, hands DNS servers to clients. */

@@ -201,7 +201,9 @@ static void no_tunnel(ModelNet *net, ModelNic *nic, ModelPacket *pkt, const Mode
             bool peered = false;
             for (guint p = 0; p < gv->peers->len; p++)
                 peered |= g_ptr_array_index(gv->peers, p) == v;
-            if (gv == v && !c->connected) {
+            /* Down, its routes are withdrawn from its own VNet and from the spokes that use
+             * it through gateway transit alike. */
+            if ((gv == v || model__transit_hub(net, v) == gv) && !c->connected) {
                 object = c->name;
                 g_string_printf(hint,
                                 "connection %s is not connected: its BGP routes are withdrawn; "

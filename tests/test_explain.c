@@ -171,6 +171,19 @@ static void golden(void **state)
     result_clear(&r);
 }
 
+/* A spoke reached through gateway transit over a circuit that is down: the fix is the
+ * circuit, not the peering options the spoke already has (azure-facts §6). */
+static void down_connection_behind_gateway_transit_is_the_fix(void **state)
+{
+    (void)state;
+    g_autofree char *scn = src_path("scenarios/studio/expressroute.yaml");
+    Result r = explain(scn, "lab-api-ip");
+    assert_int_equal(r.rc, CLI_EXIT_OK);
+    assert_has(r.out, "  fix: connection er-lab is not connected: its BGP routes are withdrawn; "
+                      "bring the circuit's private peering up");
+    result_clear(&r);
+}
+
 static void forced_tunneling_asymmetry(void **state)
 {
     (void)state;
@@ -270,10 +283,15 @@ static void bad_input(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(shipped_failures_explained), cmocka_unit_test(golden),
-        cmocka_unit_test(forced_tunneling_asymmetry), cmocka_unit_test(nsg_fix_names_objects),
-        cmocka_unit_test(delivered_flow_notes),       cmocka_unit_test(dns_root_cause),
-        cmocka_unit_test(all_delivered_says_so),      cmocka_unit_test(bad_input),
+        cmocka_unit_test(shipped_failures_explained),
+        cmocka_unit_test(golden),
+        cmocka_unit_test(down_connection_behind_gateway_transit_is_the_fix),
+        cmocka_unit_test(forced_tunneling_asymmetry),
+        cmocka_unit_test(nsg_fix_names_objects),
+        cmocka_unit_test(delivered_flow_notes),
+        cmocka_unit_test(dns_root_cause),
+        cmocka_unit_test(all_delivered_says_so),
+        cmocka_unit_test(bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
