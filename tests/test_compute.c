@@ -415,6 +415,29 @@ static void compute_instance_takes_44224_from_the_aml_service(void **state)
 static const char *const internet_parts[] = {"aad", "aml",        "aml-18881", "batch",
                                              "arm", "ms-storage", "afd",       "mcr"};
 
+/* simplified-node-communication-pool-no-public-ip.md: "your virtual machines won't be able
+ * to access the public internet unless you configure … virtual network NAT": with nothing
+ * on the subnet, the node's internet-bound packets stop where they would need an address
+ * (NO_ROUTE), while the storage private endpoint is still reached inside the VNet. */
+static void no_public_ip_node_has_no_default_outbound_access(void **state)
+{
+    (void)state;
+    Fx *fx = fx_new(MODEL_BATCH_CLASSIC);
+    ModelCompute *c = compute(fx, "npip", MODEL_COMPUTE_CLUSTER, 1, false);
+    assert_null(model_compute_load_balancer(c));
+    fx_start(fx, false);
+    model_net_start_compute_outbound(fx->net, c, "out", 0, NULL);
+    sim_run(fx->engine);
+    for (size_t i = 0; i < G_N_ELEMENTS(internet_parts); i++) {
+        g_autofree char *flow = g_strdup_printf("out/%s", internet_parts[i]);
+        expect(verdict(fx, flow), MODEL_VERDICT_DROPPED, MODEL_CAUSE_NO_ROUTE,
+               "vnet-ml/snet-training");
+        assert_false(tn_has_step(fx->trace, flow, MODEL_STAGE_NAT, NULL, "snat", NULL));
+    }
+    expect(verdict(fx, "out/storage-smb"), MODEL_VERDICT_DELIVERED, MODEL_CAUSE_NONE, NULL);
+    fx_free(fx);
+}
+
 /* No inbound from the internet; the requirements leave through the NAT gateway, the storage
  * names resolve to its private endpoints (SMB 445 to the file endpoint). */
 static void no_public_ip_compute_reaches_its_requirements_through_a_nat_gateway(void **state)
@@ -547,6 +570,7 @@ int main(void)
         cmocka_unit_test(forced_tunneling_without_service_tag_udrs_makes_management_asymmetric),
         cmocka_unit_test(forced_tunneling_with_service_tag_udrs_to_internet_keeps_the_node_usable),
         cmocka_unit_test(compute_instance_takes_44224_from_the_aml_service),
+        cmocka_unit_test(no_public_ip_node_has_no_default_outbound_access),
         cmocka_unit_test(no_public_ip_compute_reaches_its_requirements_through_a_nat_gateway),
         cmocka_unit_test(no_public_ip_compute_without_outbound_path_fails_where_its_packets_stop),
         cmocka_unit_test(smb_445_to_default_storage_goes_through_its_private_endpoint),
