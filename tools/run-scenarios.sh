@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Replays every shipped scenario (pcaps + trace under out/<scenario>/), then checks every
-# flow against its expectation. Usage: tools/run-scenarios.sh [BUILD_DIR] (default build).
+# Replays every shipped scenario — pcaps, trace and the teaching report under
+# out/<folder>/<file>/ (scenarios/dns/hosts-file.yaml -> out/dns/hosts-file/report.html) —
+# then checks every flow against its expectation.
+# Usage: tools/run-scenarios.sh [BUILD_DIR] (default build).
 # Exit code: vnetsim check's (0 all expectations met, 1 a flow failed, 2 bad input).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,9 +10,11 @@ build=${1:-build}
 vnetsim=$build/tools/vnetsim
 [ -x "$vnetsim" ] || { echo "run-scenarios: no $vnetsim (build first)" >&2; exit 2; }
 find scenarios -name '*.yaml' -not -path '*/.*' -not -name '_*' | sort | while read -r f; do
-  name=$(basename "$f" .yaml)
-  echo "== $f -> out/$name/"
-  "$vnetsim" run "$f" --out "out/$name"
+  rel=${f#scenarios/}
+  dir=out/${rel%.yaml}
+  echo "== $f -> $dir/"
+  mkdir -p "$(dirname "$dir")"
+  "$vnetsim" run "$f" --out "$dir" --report "$dir/report.html"
 done
 echo "== check"
 exec "$vnetsim" check scenarios
