@@ -37,6 +37,7 @@ static const ScnProbePort probe_ports[] = {
     {MODEL_IPPROTO_TCP, 22},    {MODEL_IPPROTO_TCP, 443},   {MODEL_IPPROTO_TCP, 445},
     {MODEL_IPPROTO_UDP, 53},    {MODEL_IPPROTO_TCP, 29876}, {MODEL_IPPROTO_TCP, 29877},
     {MODEL_IPPROTO_TCP, 44224}, {MODEL_IPPROTO_TCP, 18881}, {MODEL_IPPROTO_UDP, 5831},
+    {MODEL_IPPROTO_TCP, 80},    {MODEL_IPPROTO_TCP, 3389}, /* AKS scoring, Bastion RDP */
 };
 
 /* One side: the scenario, its replay, the path of each flow. */
