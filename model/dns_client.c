@@ -85,7 +85,7 @@ static void send_query(ModelNet *net, ModelFlow *f)
     uint32_t server = resolver_at(f, f->dns.server, &count);
     f->dns.server_ip = server;
     f->dns.txid = (uint16_t)model__random(net, f->index);
-    f->dns.sport = model__next_ephemeral(f->from);
+    f->dns.sport = model__client_port(f->from, f->name, 0x10000u | f->dns.txid);
     uint8_t buf[512];
     PcapDnsMessage q = {.id = f->dns.txid, .rd = true, .qname = f->fqdn, .qtype = PCAP_DNS_A};
     size_t len = pcap_dns_encode(&q, buf, sizeof buf);

@@ -33,6 +33,31 @@ uint16_t model__next_ephemeral(ModelHost *host)
     return port;
 }
 
+/* FNV-1a: a flow's name, folded into its stream's seed and its ports. */
+static uint64_t name_hash(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
+    return h;
+}
+
+uint16_t model__client_port(ModelHost *host, const char *flow, uint32_t salt)
+{
+    if (!host->ports_used)
+        host->ports_used = g_hash_table_new(g_direct_hash, g_direct_equal);
+    uint64_t h = (name_hash(flow) ^ salt) * 0x9e3779b97f4a7c15ull;
+    uint32_t start = (uint32_t)(h >> 40) % 16384;
+    for (uint32_t i = 0; i < 16384; i++) {
+        uint16_t port = (uint16_t)(49152 + (start + i) % 16384);
+        if (!g_hash_table_contains(host->ports_used, GUINT_TO_POINTER(port))) {
+            g_hash_table_add(host->ports_used, GUINT_TO_POINTER(port));
+            return port;
+        }
+    }
+    return (uint16_t)(49152 + start); /* every port handed out: reuse, as a stack would */
+}
+
 uint64_t model__random(ModelNet *net, int flow)
 {
     if (flow < 0)
@@ -55,15 +80,6 @@ void model__random_bytes(ModelNet *net, int flow, uint8_t *out, size_t n)
         uint64_t r = model__random(net, flow);
         memcpy(out + i, &r, n - i < 8 ? n - i : 8);
     }
-}
-
-/* FNV-1a: a flow's name, folded into its stream's seed. */
-static uint64_t name_hash(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
-    return h;
 }
 
 ModelFlow *model__flow_of(ModelNet *net, const ModelPacket *pkt)
@@ -390,7 +406,7 @@ static ModelFlow *flow_new(ModelNet *net, const ModelFlowSpec *spec)
     f->request = spec->request;
     f->dst = spec->ip;
     f->dport = spec->port;
-    f->sport = model__next_ephemeral(f->from);
+    f->sport = model__client_port(f->from, f->name, 0);
     sim_rng_seed(&f->rng, sim_engine_seed(net->engine) ^ name_hash(f->name));
     g_ptr_array_add(net->flows, f);
     return f;

@@ -56,6 +56,8 @@ static void host_free(gpointer p)
     g_hash_table_destroy(h->listen);
     g_array_free(h->dns_servers, TRUE);
     g_hash_table_destroy(h->hosts_file);
+    if (h->ports_used)
+        g_hash_table_destroy(h->ports_used);
     model__dns_server_free(h->dns_server);
     g_free(h->name);
     g_free(h);

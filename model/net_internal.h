@@ -110,6 +110,7 @@ struct ModelHost {
     GHashTable *hosts_file;     /* name -> ip */
     ModelDnsServer *dns_server; /* non-NULL: answers DNS on UDP 53 */
     uint16_t next_ephemeral;    /* 0: 49152 (flow.c) */
+    GHashTable *ports_used;     /* client ports handed out (flow.c), NULL: none yet */
     const ModelHostApp *app;
     void *app_data;
     /* middleboxes: set when the host is one (azfw.c, natgw.c, lb.c) */
@@ -247,6 +248,11 @@ ModelFlow *model__flow_of(ModelNet *net, const ModelPacket *pkt);
 /* The next client port of `host` from the IANA dynamic range 49152-65535, wrapping. Per
  * host, so a flow's ports do not move when a flow of another host changes. */
 uint16_t model__next_ephemeral(ModelHost *host);
+/* A client port of `host` for flow `flow` (`salt` tells its connections apart), from the
+ * dynamic range at a place derived from the flow's name, the next free one on collision:
+ * a flow keeps its ports when other flows of the host come or go, so a load balancer's
+ * 5-tuple hash sends it where it went before (vnetsim diff stays on the flows it touched). */
+uint16_t model__client_port(ModelHost *host, const char *flow, uint32_t salt);
 /* Random numbers for flow `flow` (-1: none, the engine's stream): each flow has its own
  * stream, seeded from the engine's seed and the flow's name, so that what one flow draws
  * (jitter, ISNs, TLS randoms, DNS ids) does not depend on any other flow — `vnetsim diff`

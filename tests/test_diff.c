@@ -125,6 +125,20 @@ static void firewall_policy_change_touches_only_its_flows(void **state)
     result_clear(&r);
 }
 
+/* A flow's ports come from its name, not from how many flows its host started before it:
+ * without score-vnet, scoring-by-name (same VM, same internal load balancer) keeps its
+ * 5-tuple and so its backend. */
+static void removing_a_flow_changes_no_other(void **state)
+{
+    (void)state;
+    Result r = diff("scenarios/aks/internal-vs-public-lb.yaml", NULL,
+                    "tests/data/diff/aks-remove-flow.patch.yaml", false);
+    assert_int_equal(r.rc, CLI_EXIT_OK);
+    assert_has(r.out, "- score-vnet (only in the base configuration): delivered\n");
+    assert_has(r.out, "2 flows changed, 0 regressions\n"); /* score-vnet and its part */
+    result_clear(&r);
+}
+
 /* The policy lives in a pasted az JSON file: the patch edits its rules all the same. */
 static void patch_edits_a_firewall_policy_file(void **state)
 {
@@ -288,6 +302,7 @@ int main(void)
         cmocka_unit_test(closing_change_reported),
         cmocka_unit_test(firewall_policy_change_touches_only_its_flows),
         cmocka_unit_test(patch_edits_a_firewall_policy_file),
+        cmocka_unit_test(removing_a_flow_changes_no_other),
         cmocka_unit_test(two_files),
         cmocka_unit_test(patch_settings),
         cmocka_unit_test(patch_errors_located),

@@ -199,31 +199,6 @@ static void hub_spoke_firewall_and_nat_gateway_replay(void **state)
     run_free(&r);
 }
 
-/* Two VMs behind one NAT gateway, each from its own first port (ports are per host), to
- * the same server: the gateway translates ports as well as addresses (SNAT port
- * allocation, azdocs:articles/nat-gateway/nat-gateway-resource.md), so the second
- * connection leaves from another public port and both replies find their VM. */
-static void nat_gateway_translates_ports_of_vms_sharing_its_address(void **state)
-{
-    (void)state;
-    g_autofree char *hosts =
-        replace(hub_spoke, "  - {name: vm-nat, subnet: spoke/nat, ip: 10.1.2.4}\n",
-                "  - {name: vm-nat, subnet: spoke/nat, ip: 10.1.2.4}\n"
-                "  - {name: vm-nat2, subnet: spoke/nat, ip: 10.1.2.5}\n");
-    g_autofree char *yaml = replace(
-        hosts, "  - {name: nat, from: vm-nat, to: {host: pypi, port: 443}, expect: delivered}\n",
-        "  - {name: nat, from: vm-nat, to: {host: pypi, port: 443}, expect: delivered}\n"
-        "  - {name: nat2, from: vm-nat2, to: {host: pypi, port: 443}, expect: delivered}\n");
-    Run r = load(yaml);
-    replay(&r);
-    all_pass(&r);
-    assert_true(tn_has_step(r.trace, "nat", MODEL_STAGE_NAT, NULL, "snat",
-                            "10.1.2.4:49152 -> 198.51.100.50:49152"));
-    assert_true(tn_has_step(r.trace, "nat2", MODEL_STAGE_NAT, NULL, "snat",
-                            "10.1.2.5:49152 -> 198.51.100.50:49153"));
-    run_free(&r);
-}
-
 /* The policy as `az network firewall policy rule-collection-group list -o json` prints
  * it, pasted (a network rule by FQDN, so the DNS proxy is on and the spoke resolves
  * through it); explicit addresses; a subnet naming its NAT gateway by name, a gateway
@@ -435,7 +410,6 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(hub_spoke_firewall_and_nat_gateway_replay),
-        cmocka_unit_test(nat_gateway_translates_ports_of_vms_sharing_its_address),
         cmocka_unit_test(pasted_az_policy_dns_proxy_and_nat_gateway_by_id),
         cmocka_unit_test(rule_collection_groups_from_a_file),
         cmocka_unit_test(firewall_errors_are_located),
