@@ -168,6 +168,11 @@ ModelSubnet *model_compute_subnet(const ModelCompute *c)
     return c->subnet;
 }
 
+ModelService *model_compute_workspace(const ModelCompute *c)
+{
+    return c->options.workspace;
+}
+
 ModelComputeKind model_compute_kind(const ModelCompute *c)
 {
     return c->kind;

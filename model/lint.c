@@ -571,18 +571,28 @@ static GPtrArray *services_of(const ModelNet *net, ModelServiceKind kind)
     return out;
 }
 
+/* Whether `svc` is one of workspace `ws`'s associated resources. A net whose loader never
+ * said (model_service_set_resources) holds one workspace, and all its resources are
+ * that workspace's. */
+static bool belongs(const ModelService *ws, const ModelService *svc)
+{
+    return !ws->resources_set || svc == ws->storage || svc == ws->key_vault || svc == ws->registry;
+}
+
 /* "ACR: Premium SKU" (domain §1, §6): only Premium takes private endpoints and firewall
  * rules, which a workspace behind a VNet needs for its registry. */
 static void check_acr_premium(Lint *l)
 {
     GPtrArray *ws = services_of(l->net, MODEL_SERVICE_WORKSPACE);
     GPtrArray *acr = services_of(l->net, MODEL_SERVICE_REGISTRY);
-    bool private_ws = false;
-    for (guint i = 0; i < ws->len; i++)
-        private_ws = private_ws || ((const ModelService *)ws->pdata[i])->pes->len > 0;
-    for (guint i = 0; private_ws && i < acr->len; i++) {
+    for (guint i = 0; i < acr->len; i++) {
         const ModelService *r = acr->pdata[i];
-        if (r->sku != MODEL_ACR_PREMIUM)
+        bool private_ws = false;
+        for (guint w = 0; w < ws->len; w++) {
+            const ModelService *wsv = ws->pdata[w];
+            private_ws = private_ws || (wsv->pes->len > 0 && belongs(wsv, r));
+        }
+        if (private_ws && r->sku != MODEL_ACR_PREMIUM)
             finding(l, MODEL_LINT_ERROR, r->name,
                     "is %s: a registry for a workspace behind a virtual network must be "
                     "Premium (private endpoints and network rules are Premium only)",
@@ -606,6 +616,8 @@ static void check_storage_placement(Lint *l)
             continue;
         for (guint s = 0; s < st->len; s++) {
             const ModelService *sv = st->pdata[s];
+            if (!belongs(wsv, sv))
+                continue;
             bool same_vnet = false, same_subnet = false;
             for (guint a = 0; a < wsv->pes->len; a++) {
                 const ModelSubnet *wsub = ((const ModelServicePe *)wsv->pes->pdata[a])->nic->subnet;
@@ -650,6 +662,8 @@ static void check_storage_profiling(Lint *l)
             continue;
         for (guint w = 0; w < ws->len; w++) {
             const ModelService *wsv = ws->pdata[w];
+            if (!belongs(wsv, sv))
+                continue;
             bool rule = false;
             for (guint k = 0; k < sv->instance_rules->len; k++)
                 rule = rule ||
@@ -672,9 +686,12 @@ static void check_key_vault_trusted(Lint *l)
 {
     GPtrArray *ws = services_of(l->net, MODEL_SERVICE_WORKSPACE);
     GPtrArray *kv = services_of(l->net, MODEL_SERVICE_KEY_VAULT);
-    for (guint i = 0; ws->len && i < kv->len; i++) {
+    for (guint i = 0; i < kv->len; i++) {
         const ModelService *k = kv->pdata[i];
-        if (k->access != MODEL_PUBLIC_ACCESS_ENABLED && !k->trusted_services)
+        bool used = false;
+        for (guint w = 0; w < ws->len; w++)
+            used = used || belongs(ws->pdata[w], k);
+        if (used && k->access != MODEL_PUBLIC_ACCESS_ENABLED && !k->trusted_services)
             finding(l, MODEL_LINT_WARNING, k->name,
                     "has its firewall on without \"allow trusted Microsoft services to bypass "
                     "this firewall\"");
@@ -712,7 +729,7 @@ static void check_acr_image_build(Lint *l)
             continue;
         for (guint i = 0; i < acr->len; i++) {
             const ModelService *r = acr->pdata[i];
-            if (registry_behind_vnet(r))
+            if (belongs(wsv, r) && registry_behind_vnet(r))
                 finding(l, MODEL_LINT_WARNING, r->name,
                         "is behind the virtual network (public network access %s) and workspace "
                         "%s has no imageBuildCompute: serverless image builds (ACR Tasks, outside "
@@ -793,8 +810,11 @@ static void check_compute_instance_placement(Lint *l)
         if (model_compute_kind(c) != MODEL_COMPUTE_INSTANCE)
             continue;
         const ModelSubnet *s = model_compute_subnet(c);
+        const ModelService *own = model_compute_workspace(c);
         for (guint w = 0; w < ws->len; w++) {
             const ModelService *wsv = ws->pdata[w];
+            if (own && wsv != own)
+                continue; /* another workspace's compute */
             bool any = false;
             for (guint k = 0; k < wsv->pes->len; k++)
                 any = any || strcmp(((const ModelServicePe *)wsv->pes->pdata[k])->subresource,

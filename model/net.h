@@ -695,12 +695,18 @@ ModelLb *model_compute_load_balancer(const ModelCompute *c); /* NULL: none */
 ModelNsg *model_compute_nsg(const ModelCompute *c);          /* NULL at 0 nodes */
 const char *model_compute_name(const ModelCompute *c);
 ModelSubnet *model_compute_subnet(const ModelCompute *c);
+ModelService *model_compute_workspace(const ModelCompute *c); /* options.workspace */
 
 /* workspace.imageBuildCompute: the compute cluster the workspace builds its images on
  * (domain.md §4.5); NULL, the default, is serverless builds (ACR Tasks). The workspace
  * borrows it. */
 void model_service_set_image_build_compute(ModelService *ws, ModelCompute *c);
 ModelCompute *model_service_image_build_compute(const ModelService *ws);
+/* workspace.storage, keyVault, containerRegistry: the workspace's associated resources
+ * (NULL: none), which lint judges against this workspace only. Never set: lint assumes
+ * every resource of the net belongs to every workspace (one workspace per net). */
+void model_service_set_resources(ModelService *ws, ModelService *storage, ModelService *key_vault,
+                                 ModelService *registry);
 
 /* An Azure Container Instances inference target in `subnet` (domain.md §4.5): a placement
  * only, for lint ("ACI in a VNet is unsupported when the workspace uses private

@@ -323,8 +323,12 @@ struct ModelService {
     GPtrArray *fqdns;          /* char *, lower case */
     /* workspaces, read by lint: */
     ModelCompute *image_build; /* imageBuildCompute (borrowed), NULL: serverless builds */
-    char *app_insights;        /* NULL: none given */
-    bool monitor_scoped;       /* in an Azure Monitor private link scope */
+    /* Its associated resources (borrowed), so that with several workspaces each resource
+     * is judged against its own; resources_set false: never said (all apply). */
+    ModelService *storage, *key_vault, *registry;
+    bool resources_set;
+    char *app_insights;  /* NULL: none given */
+    bool monitor_scoped; /* in an Azure Monitor private link scope */
     ModelMonitorAccess monitor_ingestion, monitor_query;
 };
 

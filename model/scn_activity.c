@@ -17,6 +17,9 @@
  *   aks-inference (from a client, compute: AKS): scoring
  *   image-build (no from):         base-image, acr-push — from ACR Tasks (serverless), or
  *                                  from the workspace's imageBuildCompute
+ *
+ * The workspace is the scenario's only one, or the one the flow names (`workspace: NAME`)
+ * when there are several: the activities that reach a workspace's own resources take it.
  */
 #include "model/scn_internal.h"
 
@@ -144,6 +147,33 @@ static bool load_compute_ref(ScnLoad *ld, ScnFlowDef *f, const ScnNode *m, const
     return true;
 }
 
+/* `workspace: NAME`, for the activities that reach a workspace's own resources; the others
+ * refuse it, as a key that would change nothing. */
+static bool load_workspace_ref(ScnLoad *ld, const ScnFlowDef *f, const ScnNode *m,
+                               const ScnNode *activity, const char *kind, const ScnWorkspace **out,
+                               GError **error)
+{
+    bool uses = f->activity == SCN_ACTIVITY_STUDIO || f->activity == SCN_ACTIVITY_SDK ||
+                f->activity == SCN_ACTIVITY_DATA_PROFILE ||
+                f->activity == SCN_ACTIVITY_IMAGE_BUILD ||
+                (f->activity == SCN_ACTIVITY_DOCKER_IMAGES && f->custom_image);
+    const ScnNode *key = scn_get_key(m, "workspace");
+    *out = NULL;
+    if (!uses) {
+        if (!key)
+            return true;
+        if (f->activity == SCN_ACTIVITY_DOCKER_IMAGES)
+            return scn_fail(error, SCN_ERROR_SCHEMA, &key->mark,
+                            "activity 'docker-images' pulls from MCR, no workspace's registry, "
+                            "unless customImage: true: drop 'workspace'");
+        return scn_fail(
+            error, SCN_ERROR_SCHEMA, &key->mark,
+            "activity '%s' reaches no workspace's own resources%s: drop 'workspace'", kind,
+            f->compute ? " (its compute names the workspace: give 'workspace' there)" : "");
+    }
+    return scn_entry_pick_workspace(ld, m, activity, out, error);
+}
+
 bool scn_load_activity(ScnLoad *ld, ScnFlowDef *f, const ScnNode *m, GError **error)
 {
     const ScnNode *v = scn_get(m, "activity");
@@ -165,7 +195,9 @@ bool scn_load_activity(ScnLoad *ld, ScnFlowDef *f, const ScnNode *m, GError **er
     if (ci && f->activity != SCN_ACTIVITY_DOCKER_IMAGES)
         return scn_fail(error, SCN_ERROR_SCHEMA, &ci->mark,
                         "'customImage' applies to the docker-images activity only");
-    if (!scn_opt_bool(m, "customImage", &f->custom_image, error))
+    const ScnWorkspace *w = NULL;
+    if (!scn_opt_bool(m, "customImage", &f->custom_image, error) ||
+        !load_workspace_ref(ld, f, m, v, kind, &w, error))
         return false;
     f->pub.to = g_strdup_printf("activity %s", kind);
     if (f->activity == SCN_ACTIVITY_AKS_INFERENCE)
@@ -175,9 +207,11 @@ bool scn_load_activity(ScnLoad *ld, ScnFlowDef *f, const ScnNode *m, GError **er
                         "activity '%s' reaches the services AML depends on: add "
                         "'managedServices: true'",
                         kind);
-    f->workspace = scn_entry_service(ld, MODEL_SERVICE_WORKSPACE);
-    f->storage = scn_entry_service(ld, MODEL_SERVICE_STORAGE);
-    f->registry = scn_entry_service(ld, MODEL_SERVICE_REGISTRY);
+    if (w) {
+        f->workspace = w->workspace;
+        f->storage = w->storage;
+        f->registry = w->registry;
+    }
     bool needs_ws = f->activity == SCN_ACTIVITY_STUDIO || f->activity == SCN_ACTIVITY_SDK ||
                     f->activity == SCN_ACTIVITY_DATA_PROFILE;
     if (needs_ws && (!f->workspace || !f->storage))
@@ -191,8 +225,9 @@ bool scn_load_activity(ScnLoad *ld, ScnFlowDef *f, const ScnNode *m, GError **er
             return scn_fail(error, SCN_ERROR_VALUE, &v->mark,
                             "activity 'image-build' pushes to the workspace's containerRegistry: "
                             "the workspace has none");
-        f->builder = ld->image_build ? model_compute_node(ld->image_build, 0) : NULL;
-        if (ld->image_build && !f->builder)
+        ModelCompute *build = w ? w->image_build : NULL;
+        f->builder = build ? model_compute_node(build, 0) : NULL;
+        if (build && !f->builder)
             return scn_fail(error, SCN_ERROR_VALUE, &v->mark,
                             "the image-build compute has 0 nodes: it scales up for a build, so "
                             "give it 1 node to replay one");

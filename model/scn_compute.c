@@ -24,20 +24,21 @@ static const ScnKey compute_keys[] = {
     SCN_F("name"),        SCN_F("type"),        SCN_F("subnet"),       SCN_F("publicIp"),
     SCN_F("nodes"),       SCN_F("ssh"),         SCN_F("loadBalancer"), SCN_F("scoringIp"),
     SCN_F("scoringPort"), SCN_F("serviceCidr"), SCN_F("dnsServiceIp"), SCN_F("dockerBridgeCidr"),
-    SCN_F("description"),
+    SCN_F("description"), SCN_F("workspace"),
 };
 
 static const char *const compute_types[] = {"instance", "cluster", "aks", "aci"};
 enum { TYPE_INSTANCE, TYPE_CLUSTER, TYPE_AKS, TYPE_ACI };
 
 /* Keys that belong to one family of types: refused on the other with a clear reason. */
-static const char *const batch_only[] = {"publicIp", "ssh"};
+/* `workspace` too: an AKS cluster's traffic model reaches none of a workspace's resources. */
+static const char *const batch_only[] = {"publicIp", "ssh", "workspace"};
 static const char *const aks_only[] = {"loadBalancer", "scoringIp",    "scoringPort",
                                        "serviceCidr",  "dnsServiceIp", "dockerBridgeCidr"};
 /* An ACI placement has no nodes of its own to configure. */
-static const char *const not_aci[] = {"publicIp",     "ssh",          "nodes",
-                                      "loadBalancer", "scoringIp",    "scoringPort",
-                                      "serviceCidr",  "dnsServiceIp", "dockerBridgeCidr"};
+static const char *const not_aci[] = {
+    "publicIp",    "ssh",         "nodes",        "loadBalancer",     "scoringIp",
+    "scoringPort", "serviceCidr", "dnsServiceIp", "dockerBridgeCidr", "workspace"};
 
 static bool refuse_keys(const ScnNode *m, const char *const *keys, size_t n, const char *why,
                         GError **error)
@@ -102,13 +103,16 @@ static bool load_batch_compute(ScnLoad *ld, const ScnNode *m, const ScnNode *nam
         if (!free_name(ld, name, node, error))
             return false;
     }
-    ModelComputeOptions options = {
-        .ssh = ssh,
-        .workspace = scn_entry_service(ld, MODEL_SERVICE_WORKSPACE),
-        .storage = scn_entry_service(ld, MODEL_SERVICE_STORAGE),
-        .key_vault = scn_entry_service(ld, MODEL_SERVICE_KEY_VAULT),
-        .registry = scn_entry_service(ld, MODEL_SERVICE_REGISTRY),
-    };
+    const ScnWorkspace *ws = NULL;
+    if (!scn_entry_pick_workspace(ld, m, name, &ws, error))
+        return false;
+    ModelComputeOptions options = {.ssh = ssh};
+    if (ws) {
+        options.workspace = ws->workspace;
+        options.storage = ws->storage;
+        options.key_vault = ws->key_vault;
+        options.registry = ws->registry;
+    }
     GError *cause = NULL;
     ModelCompute *c = model_net_add_compute(ld->net, name->text, kind, subnet, (unsigned)nodes,
                                             public_ip, &options, &cause);
@@ -249,9 +253,9 @@ bool scn_load_computes(ScnLoad *ld, const ScnNode *value, GError **error)
     return true;
 }
 
-bool scn_load_image_build_compute(ScnLoad *ld, const ScnNode *workspace, GError **error)
+static bool load_image_build(ScnLoad *ld, ScnWorkspace *w, GError **error)
 {
-    const ScnNode *ref = scn_get(workspace, "imageBuildCompute");
+    const ScnNode *ref = scn_get(w->node, "imageBuildCompute");
     const char *t = NULL;
     if (!ref)
         return true;
@@ -272,9 +276,24 @@ bool scn_load_image_build_compute(ScnLoad *ld, const ScnNode *workspace, GError 
                         "'imageBuildCompute': '%s' is a compute instance; images are built on a "
                         "compute cluster (CPU SKU)",
                         t);
-    ld->image_build = c;
-    ModelService *ws = scn_entry_service(ld, MODEL_SERVICE_WORKSPACE);
-    if (ws) /* lint reads it from the model */
-        model_service_set_image_build_compute(ws, c);
+    /* A cluster of another workspace builds into that workspace's registry, not this one's. */
+    ModelService *owner = model_compute_workspace(c);
+    if (owner && owner != w->workspace)
+        return scn_fail(error, SCN_ERROR_REFERENCE, &ref->mark,
+                        "'imageBuildCompute': '%s' belongs to workspace '%s', not '%s' (its "
+                        "'workspace' key)",
+                        t, model_service_name(owner), model_service_name(w->workspace));
+    w->image_build = c;
+    model_service_set_image_build_compute(w->workspace, c); /* lint reads it from the model */
+    return true;
+}
+
+bool scn_load_image_build_compute(ScnLoad *ld, const ScnNode *value, GError **error)
+{
+    (void)value; /* each workspace's own mapping says it */
+    GPtrArray *all = scn_entry_workspaces(ld);
+    for (guint i = 0; all && i < all->len; i++)
+        if (!load_image_build(ld, all->pdata[i], error))
+            return false;
     return true;
 }

@@ -15,6 +15,9 @@
 
 struct ScnEntryLoad {
     ScnNames onprems, gateways, bastions, services;
+    ScnNames workspaces;  /* for `workspace: NAME` references and their suggestions */
+    GPtrArray *ws_list;   /* ScnWorkspace *, owned, in file order */
+    GHashTable *ws_by_id; /* lower-case GUID -> its ScnWorkspace */
 };
 
 static ScnEntryLoad *state(ScnLoad *ld)
@@ -25,6 +28,9 @@ static ScnEntryLoad *state(ScnLoad *ld)
         scn_names_init(&ld->entry->gateways, "gateway");
         scn_names_init(&ld->entry->bastions, "bastion");
         scn_names_init(&ld->entry->services, "service");
+        scn_names_init(&ld->entry->workspaces, "workspace");
+        ld->entry->ws_list = g_ptr_array_new_with_free_func(g_free);
+        ld->entry->ws_by_id = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     }
     return ld->entry;
 }
@@ -38,6 +44,9 @@ void scn_entry_clear(ScnLoad *ld)
     scn_names_clear(&e->gateways);
     scn_names_clear(&e->bastions);
     scn_names_clear(&e->services);
+    scn_names_clear(&e->workspaces);
+    g_ptr_array_free(e->ws_list, TRUE);
+    g_hash_table_destroy(e->ws_by_id);
     g_free(e);
     ld->entry = NULL;
 }
@@ -643,7 +652,7 @@ static bool register_service(ScnLoad *ld, ModelService *svc, const ScnNode *name
 }
 
 static bool load_service(ScnLoad *ld, const ScnNode *m, ModelServiceKind kind, const char *what,
-                         GError **error)
+                         ModelService **out, GError **error)
 {
     if (!scn_check_keys(m, what, service_keys, G_N_ELEMENTS(service_keys), error))
         return false;
@@ -672,6 +681,7 @@ static bool load_service(ScnLoad *ld, const ScnNode *m, ModelServiceKind kind, c
     }
     if (!svc)
         return scn_fail_prefix(error, cause, SCN_ERROR_VALUE, &name->mark);
+    *out = svc;
     return register_service(ld, svc, name, m, error) && load_network_config(ld, svc, m, error);
 }
 
@@ -728,21 +738,42 @@ static bool load_app_insights(ModelService *ws, const ScnNode *value, GError **e
     return true;
 }
 
-ModelService *scn_entry_service(ScnLoad *ld, ModelServiceKind kind)
+GPtrArray *scn_entry_workspaces(ScnLoad *ld)
 {
-    ScnNames *names = &state(ld)->services;
-    for (guint i = 0; i < names->names->len; i++) {
-        const ScnDef *d = scn_names_find(names, names->names->pdata[i]);
-        if (d && model_service_kind(d->object) == kind)
-            return d->object;
-    }
-    return NULL;
+    return ld->entry ? ld->entry->ws_list : NULL;
 }
 
-bool scn_load_workspace(ScnLoad *ld, const ScnNode *value, GError **error)
+bool scn_entry_pick_workspace(ScnLoad *ld, const ScnNode *m, const ScnNode *at,
+                              const ScnWorkspace **out, GError **error)
+{
+    GPtrArray *all = scn_entry_workspaces(ld);
+    guint n = all ? all->len : 0;
+    const ScnNode *ref = scn_get(m, "workspace");
+    *out = NULL;
+    if (ref) {
+        const char *t = NULL;
+        if (!scn_node_string(ref, "workspace", &t, error))
+            return false;
+        if (n == 0)
+            return scn_fail(error, SCN_ERROR_REFERENCE, &ref->mark,
+                            "'workspace': this scenario has no workspace (add 'workspace' or "
+                            "'workspaces')");
+        return (*out = scn_names_resolve(&state(ld)->workspaces, ref, error)) != NULL;
+    }
+    if (n > 1)
+        return scn_fail(error, SCN_ERROR_REFERENCE, &at->mark,
+                        "this scenario has %u workspaces: name one with 'workspace: NAME'", n);
+    *out = n ? all->pdata[0] : NULL;
+    return true;
+}
+
+static bool load_one_workspace(ScnLoad *ld, const ScnNode *value, GError **error)
 {
     if (!scn_check_keys(value, "workspace", workspace_keys, G_N_ELEMENTS(workspace_keys), error))
         return false;
+    ScnWorkspace *w = g_new0(ScnWorkspace, 1);
+    w->node = value;
+    g_ptr_array_add(state(ld)->ws_list, w);
     static const struct {
         const char *key;
         ModelServiceKind kind;
@@ -752,9 +783,10 @@ bool scn_load_workspace(ScnLoad *ld, const ScnNode *value, GError **error)
         {"keyVault", MODEL_SERVICE_KEY_VAULT, "key vault"},
         {"containerRegistry", MODEL_SERVICE_REGISTRY, "container registry"},
     };
+    ModelService **slots[] = {&w->storage, &w->key_vault, &w->registry};
     for (size_t i = 0; i < G_N_ELEMENTS(parts); i++) {
         const ScnNode *m = scn_get(value, parts[i].key);
-        if (m && !load_service(ld, m, parts[i].kind, parts[i].what, error))
+        if (m && !load_service(ld, m, parts[i].kind, parts[i].what, slots[i], error))
             return false;
     }
     const ScnNode *name = scn_name_of(value, "workspace", error), *id = NULL;
@@ -763,11 +795,43 @@ bool scn_load_workspace(ScnLoad *ld, const ScnNode *value, GError **error)
         !scn_req_node(value, "id", "workspace", &id, error) ||
         !scn_node_string(id, "id", &guid, error))
         return false;
+    /* Two workspaces with one id would share every FQDN: Azure never hands one out twice. */
+    g_autofree char *key = g_ascii_strdown(guid, -1);
+    const ScnWorkspace *other = g_hash_table_lookup(state(ld)->ws_by_id, key);
+    if (other)
+        return scn_fail(error, SCN_ERROR_REFERENCE, &id->mark,
+                        "'id': workspace '%s' (line %d) already has id %s: every workspace has "
+                        "its own",
+                        model_service_name(other->workspace), other->node->mark.line, guid);
     GError *cause = NULL;
     ModelService *ws = model_net_add_workspace(ld->net, name->text, guid, &cause);
     if (!ws)
         return scn_fail_prefix(error, cause, SCN_ERROR_VALUE, &id->mark);
-    return register_service(ld, ws, name, value, error) &&
+    w->workspace = ws;
+    g_hash_table_insert(state(ld)->ws_by_id, g_steal_pointer(&key), w);
+    model_service_set_resources(ws, w->storage, w->key_vault, w->registry);
+    return scn_names_add(&state(ld)->workspaces, name->text, name, w, error) &&
+           register_service(ld, ws, name, value, error) &&
            load_network_config(ld, ws, value, error) && load_roles(ld, ws, value, error) &&
            load_app_insights(ws, value, error);
+}
+
+bool scn_load_workspace(ScnLoad *ld, const ScnNode *value, GError **error)
+{
+    const ScnNode *both =
+        scn_get(ld->root, "workspaces") ? scn_get_key(ld->root, "workspaces") : NULL;
+    if (both)
+        return scn_fail(error, SCN_ERROR_SCHEMA, &both->mark,
+                        "give 'workspace' (one) or 'workspaces' (a list), not both");
+    return load_one_workspace(ld, value, error);
+}
+
+bool scn_load_workspaces(ScnLoad *ld, const ScnNode *value, GError **error)
+{
+    if (!scn_check_list(value, "workspaces", error))
+        return false;
+    for (guint i = 0; i < value->items->len; i++)
+        if (!load_one_workspace(ld, SCN_ITEM(value, i), error))
+            return false;
+    return true;
 }

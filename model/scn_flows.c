@@ -18,8 +18,9 @@
 #define SCN_MAX_AT_MS 1000000000 /* about 11.6 days of simulated time */
 
 static const ScnKey flow_keys[] = {
-    SCN_F("name"),    SCN_F("from"),     SCN_F("to"),          SCN_F("at_ms"),   SCN_F("expect"),
-    SCN_F("bastion"), SCN_F("activity"), SCN_F("customImage"), SCN_F("compute"), SCN_F("https"),
+    SCN_F("name"),    SCN_F("from"),    SCN_F("to"),        SCN_F("at_ms"),
+    SCN_F("expect"),  SCN_F("bastion"), SCN_F("activity"),  SCN_F("customImage"),
+    SCN_F("compute"), SCN_F("https"),   SCN_F("workspace"),
 };
 
 static const ScnKey to_keys[] = {
@@ -303,7 +304,7 @@ static bool load_flow(ScnLoad *ld, const ScnNode *m, size_t index, GError **erro
             return false;
         goto timing;
     }
-    static const char *const activity_only[] = {"customImage", "compute", "https"};
+    static const char *const activity_only[] = {"customImage", "compute", "https", "workspace"};
     for (size_t i = 0; i < G_N_ELEMENTS(activity_only); i++)
         if (scn_get_key(m, activity_only[i]))
             return scn_fail(error, SCN_ERROR_SCHEMA, &scn_get_key(m, activity_only[i])->mark,

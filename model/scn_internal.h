@@ -146,15 +146,14 @@ typedef struct {
     const ScnNode *root;
     const ScnNode *region_node; /* NULL: the default region */
     ScnNames nsgs, route_tables, vnets, subnets, hosts, endpoints, asgs, flows, captures;
-    GHashTable *asg_uses;      /* ASG name -> first ScnNode naming it in a rule */
-    GPtrArray *asg_use_order;  /* ASG names in first-use order */
-    GHashTable *peered;        /* "a\nb" pairs already peered */
-    GPtrArray *host_defs;      /* ScnHostDef *, owned (ld->hosts points into it) */
-    GPtrArray *endpoint_defs;  /* ScnEndpointDef *, owned (ld->endpoints points into it) */
-    ScnDnsLoad *dns;           /* created on first use; freed by scn_dns_clear() */
-    ScnEntryLoad *entry;       /* created on first use; freed by scn_entry_clear() */
-    ScnNatgwLoad *natgw;       /* created on first use; freed by scn_natgw_clear() */
-    ModelCompute *image_build; /* workspace.imageBuildCompute, NULL: serverless builds */
+    GHashTable *asg_uses;     /* ASG name -> first ScnNode naming it in a rule */
+    GPtrArray *asg_use_order; /* ASG names in first-use order */
+    GHashTable *peered;       /* "a\nb" pairs already peered */
+    GPtrArray *host_defs;     /* ScnHostDef *, owned (ld->hosts points into it) */
+    GPtrArray *endpoint_defs; /* ScnEndpointDef *, owned (ld->endpoints points into it) */
+    ScnDnsLoad *dns;          /* created on first use; freed by scn_dns_clear() */
+    ScnEntryLoad *entry;      /* created on first use; freed by scn_entry_clear() */
+    ScnNatgwLoad *natgw;      /* created on first use; freed by scn_natgw_clear() */
 } ScnLoad;
 
 void scn_names_init(ScnNames *names, const char *what);
@@ -290,16 +289,18 @@ const char *scn_asg_ref_name(const ScnNode *ref, GError **error);
 bool scn_load_flows(ScnLoad *ld, const ScnNode *value, GError **error); /* scn_flows.c */
 
 /* scn_entry.c: on-prem sites (NETWORK phase), gateways and their connections (LINKS),
- * bastions (HOSTS), the workspace with its storage, key vault and registry, and the AML
+ * bastions (HOSTS), the workspaces with their storage, key vault and registry, and the AML
  * managed services (ENDPOINTS); and the keys of other sections that use them. */
 bool scn_load_onprem(ScnLoad *ld, const ScnNode *value, GError **error);
 bool scn_load_gateways(ScnLoad *ld, const ScnNode *value, GError **error);
 bool scn_load_bastions(ScnLoad *ld, const ScnNode *value, GError **error);
 bool scn_load_workspace(ScnLoad *ld, const ScnNode *value, GError **error);
+bool scn_load_workspaces(ScnLoad *ld, const ScnNode *value, GError **error);
 bool scn_load_managed_services(ScnLoad *ld, const ScnNode *value, GError **error);
 bool scn_load_computes(ScnLoad *ld, const ScnNode *value, GError **error); /* scn_compute.c */
-/* workspace.imageBuildCompute, once the computes exist (scn_compute.c). */
-bool scn_load_image_build_compute(ScnLoad *ld, const ScnNode *workspace, GError **error);
+/* Every workspace's imageBuildCompute, once the computes exist (scn_compute.c); `value`
+ * is the workspace or workspaces section, read through scn_entry_workspaces. */
+bool scn_load_image_build_compute(ScnLoad *ld, const ScnNode *value, GError **error);
 /* hosts[].onprem / hosts[].via: the host's NIC on a site's LAN or as a P2S client. */
 bool scn_entry_load_host(ScnLoad *ld, const ScnNode *m, ScnHostDef *def, GError **error);
 /* vnets[].peerings[] item: a VNet name, or {vnet, allowGatewayTransit, useRemoteGateways}.
@@ -337,8 +338,23 @@ typedef enum {
     SCN_ACTIVITY_IMAGE_BUILD,
 } ScnActivity;
 
-/* scn_entry.c: the service of `kind` the workspace section added (the first), or NULL. */
-ModelService *scn_entry_service(ScnLoad *ld, ModelServiceKind kind);
+/* A workspace of `workspace:` or `workspaces:` and the services its section added (NULL:
+ * not given). */
+typedef struct {
+    ModelService *workspace, *storage, *key_vault, *registry;
+    ModelCompute *image_build; /* imageBuildCompute, NULL: serverless builds */
+    const ScnNode *node;       /* its mapping */
+} ScnWorkspace;
+
+/* scn_entry.c: the workspaces in file order (ScnWorkspace *, owned by the load; NULL when
+ * none). */
+GPtrArray *scn_entry_workspaces(ScnLoad *ld);
+/* The workspace an object uses: the one `workspace: NAME` in `m` names, else the only one.
+ * *out is NULL when the scenario has none. Several and no name: an error located at `at`
+ * ("this scenario has N workspaces: name one with 'workspace: NAME'"); an unknown name: an
+ * error located at it, with a suggestion. */
+bool scn_entry_pick_workspace(ScnLoad *ld, const ScnNode *m, const ScnNode *at,
+                              const ScnWorkspace **out, GError **error);
 
 struct ScnFlowDef {
     ScnFlow pub; /* what scn_load.h shows */

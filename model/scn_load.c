@@ -577,9 +577,11 @@ static const ScnSection sections[] = {
     {"vnets", SCN_PHASE_HOSTS, scn_attach_nat_gateways},
     {"privateEndpoints", SCN_PHASE_ENDPOINTS, scn_load_private_endpoints},
     {"workspace", SCN_PHASE_ENDPOINTS, scn_load_workspace},
+    {"workspaces", SCN_PHASE_ENDPOINTS, scn_load_workspaces},
     {"managedServices", SCN_PHASE_ENDPOINTS, scn_load_managed_services},
     {"computes", SCN_PHASE_ENDPOINTS, scn_load_computes},
     {"workspace", SCN_PHASE_ENDPOINTS, scn_load_image_build_compute},
+    {"workspaces", SCN_PHASE_ENDPOINTS, scn_load_image_build_compute},
     {"dns", SCN_PHASE_DNS, scn_load_dns_zones},
     {"flows", SCN_PHASE_FLOWS, scn_load_flows},
 };

@@ -575,6 +575,16 @@ ModelCompute *model_service_image_build_compute(const ModelService *ws)
     return ws->image_build;
 }
 
+void model_service_set_resources(ModelService *ws, ModelService *storage, ModelService *key_vault,
+                                 ModelService *registry)
+{
+    g_return_if_fail(ws->kind == MODEL_SERVICE_WORKSPACE);
+    ws->storage = storage;
+    ws->key_vault = key_vault;
+    ws->registry = registry;
+    ws->resources_set = true;
+}
+
 static const struct {
     ModelServiceKind kind;
     const char *subresource; /* the groupId a private endpoint names */

@@ -181,6 +181,8 @@ static const struct {
      {"warning mlwsacr: is behind the virtual network (public network access Disabled) and "
       "workspace mlws has no imageBuildCompute",
       NULL}},
+    /* Here by design: the sensitive workspace builds nothing (its serverless build is
+     * refused, flow sensitive-build) and runs images imported into mlwsacr. */
     {"hybrid-zones.yaml",
      {"warning mlwsacr: is behind the virtual network (public network access Disabled) and "
       "workspace mlws has no imageBuildCompute",
