@@ -11,6 +11,7 @@
  *   data-profile (no from):        storage-blob — the data-profiling service to the default
  *                                  storage, with the workspace's identity
  *   docker-images (from a host):   mcr, mcr-data, viennaglobal; with customImage: true, acr
+ *                                  and acr-data
  *   compute-instance, compute-cluster (compute: NAME): batch-mgmt (Batch node management),
  *                                  aml-mgmt (the AML service on 44224; public-IP compute
  *                                  only), then node 0's documented outbound (compute.c)
@@ -250,7 +251,11 @@ static void start_named_parts(ScnScenario *scn, ScnFlowDef *f, GPtrArray *names)
     const char *blob = f->storage ? model_service_fqdn(f->storage, "blob") : NULL;
     if (f->activity == SCN_ACTIVITY_DOCKER_IMAGES) {
         if (f->custom_image) {
+            /* The registry's login and manifests, then the layers from its data endpoint
+             * (<registry>.<region>.data.azurecr.io, which a private endpoint also serves:
+             * container-registry-private-link.md, "DNS configuration"). */
             parts[n++] = (Part){"acr", model_service_fqdn(f->registry, "registry")};
+            parts[n++] = (Part){"acr-data", model_service_fqdn(f->registry, "data")};
         } else {
             /* MCR's manifests, then its layers from the data endpoint behind
              * AzureFrontDoor.FirstParty ("depends on AzureFrontDoor.FirstParty"). */

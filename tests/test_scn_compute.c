@@ -138,6 +138,8 @@ static void image_build_needs_a_compute_cluster_when_the_registry_is_behind_the_
     expect(&r, "pull-closed", MODEL_VERDICT_DROPPED, MODEL_CAUSE_NSG_DENIED_OUT,
            "nsg-closed/DenyInternetOutbound");
     expect(&r, "pull-custom/acr", MODEL_VERDICT_DELIVERED, MODEL_CAUSE_NONE, "mlwsacr");
+    /* The layers come from the data endpoint, which the private endpoint serves too. */
+    expect(&r, "pull-custom/acr-data", MODEL_VERDICT_DELIVERED, MODEL_CAUSE_NONE, "mlwsacr");
     run_free(&r);
 }
 
