@@ -184,6 +184,20 @@ static void down_connection_behind_gateway_transit_is_the_fix(void **state)
     result_clear(&r);
 }
 
+/* The serverless image build refused by a registry behind the VNet: the fix is the
+ * image-build cluster, cited where it is documented (domain §4.5), not the cause's own
+ * sections. */
+static void image_build_fix_cites_its_own_section(void **state)
+{
+    (void)state;
+    g_autofree char *scn = src_path("scenarios/images/serverless-build.yaml");
+    Result r = explain(scn, "build");
+    assert_int_equal(r.rc, CLI_EXIT_OK);
+    assert_has(r.out, "set the workspace's imageBuildCompute to a compute cluster in the VNet");
+    assert_has(r.out, "Registry) [domain §4.5]\n");
+    result_clear(&r);
+}
+
 static void forced_tunneling_asymmetry(void **state)
 {
     (void)state;
@@ -286,6 +300,7 @@ int main(void)
         cmocka_unit_test(shipped_failures_explained),
         cmocka_unit_test(golden),
         cmocka_unit_test(down_connection_behind_gateway_transit_is_the_fix),
+        cmocka_unit_test(image_build_fix_cites_its_own_section),
         cmocka_unit_test(forced_tunneling_asymmetry),
         cmocka_unit_test(nsg_fix_names_objects),
         cmocka_unit_test(delivered_flow_notes),

@@ -590,7 +590,12 @@ void explain_flow(GString *o, const ModelNet *net, const ScnFlow *flow, const ch
                                model_cause_text(v->cause));
         g_string_append_printf(o, "  root cause: %s\n",
                                *w.root ? w.root : "the same decision (no earlier cause)");
-        if (*w.fix)
+        /* A fix that names its own document section keeps it alone: the cause's sections
+         * would cite the decision, not where the fix is documented. */
+        bool cited = g_str_has_suffix(w.fix, "]") && strstr(w.fix, "§");
+        if (*w.fix && cited)
+            g_string_append_printf(o, "  fix: %s\n", w.fix);
+        else if (*w.fix)
             g_string_append_printf(o, "  fix: %s [%s]\n", w.fix, w.doc);
         else
             g_string_append_printf(o, "  fix: no documented fix is known for %s [%s]\n",
