@@ -18,6 +18,7 @@
 
 #include "testnet.h"
 #include "tools/cli.h"
+#include "tshark_util.h"
 
 typedef struct {
     char *dir; /* temporary: out/ and flows.json */
@@ -50,6 +51,17 @@ static int run(const Fx *fx, const char *scenario, const char *out_name, const c
     int rc = cli_run_flow_log(&opt, log, o, e);
     fclose(o);
     fclose(e);
+    /* The captures the flow log counts from, as Wireshark reads them. */
+    g_autofree char *pcap_dir = g_build_filename(out, "pcap", NULL);
+    GDir *d = tshark_available() ? g_dir_open(pcap_dir, 0, NULL) : NULL;
+    const char *name;
+    while (d && (name = g_dir_read_name(d))) {
+        g_autofree char *path = g_build_filename(pcap_dir, name, NULL);
+        if (tshark_count(path, TSHARK_BAD_FRAMES) != 0)
+            fail_msg("%s: tshark flags frames", name);
+    }
+    if (d)
+        g_dir_close(d);
     return rc;
 }
 

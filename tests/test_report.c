@@ -23,6 +23,7 @@
 #include "tools/explain_flow.h"
 #include "tools/report.h"
 #include "tools/trace_path.h"
+#include "tshark_util.h"
 
 static char *tmp_root;
 
@@ -188,6 +189,10 @@ static void studio_p2s_report_has_every_flow_capture_and_fix(void **state)
         g_autofree char *node = g_strdup_printf("xlink:href=\"sp/pcap/%s\"", name);
         assert_has(html, link);
         assert_has(html, node);
+        /* What the links open: well-formed frames, every checksum good. */
+        g_autofree char *path = g_build_filename(pcap_dir, name, NULL);
+        if (tshark_available() && tshark_count(path, TSHARK_BAD_FRAMES) != 0)
+            fail_msg("%s: tshark flags frames", name);
         pcaps++;
     }
     g_dir_close(d);

@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 
 #include "tools/cli.h"
+#include "tshark_util.h"
 
 static char *tmp_root;
 
@@ -174,6 +175,14 @@ static void run_writes_trace_and_one_capture_per_nic(void **state)
                                "laptop-inet0.pcap "
                                "mlwsstore-inet0.pcap nva-nic0.pcap pe-blob.pcap "
                                "pypi.org-inet0.pcap");
+    /* Each capture as Wireshark reads it: well-formed frames, every checksum good. */
+    gchar **names = g_strsplit(pcaps, " ", -1);
+    for (gchar **n = names; tshark_available() && *n; n++) {
+        g_autofree char *path = g_build_filename(pcap_dir, *n, NULL);
+        if (tshark_count(path, TSHARK_BAD_FRAMES) != 0)
+            fail_msg("%s: tshark flags frames", *n);
+    }
+    g_strfreev(names);
     g_autofree char *trace_path = g_build_filename(dir, "trace.jsonl", NULL);
     g_autofree char *trace = slurp(trace_path);
     static const char *const flows[] = {"node-pypi", "node-blob-pe",
