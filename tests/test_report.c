@@ -297,6 +297,66 @@ static void report_of_run_dir_is_run_report_and_deterministic(void **state)
     captured_clear(&c);
 }
 
+/* A run with load balancer health probes has steps of no flow ("flow":""): the run
+ * directory still reads back into the very report `run --report` wrote. */
+static void report_of_a_run_with_health_probes_is_the_run_report(void **state)
+{
+    (void)state;
+    g_autofree char *scenario = source_path("scenarios/aks/internal-vs-public-lb.yaml");
+    g_autofree char *dir = NULL, *report = NULL;
+    Captured c = run_with_report(scenario, "aks", &dir, &report);
+    assert_int_equal(c.rc, 0);
+    captured_clear(&c);
+    g_autofree char *trace_path = g_build_filename(dir, "trace.jsonl", NULL);
+    g_autofree char *trace = slurp(trace_path);
+    assert_has(trace, "\"flow\":\"\",");
+    g_autofree char *first = slurp(report);
+    c = report_cmd(dir, scenario, report);
+    if (c.rc != 0)
+        fail_msg("report: %s", c.err);
+    captured_clear(&c);
+    g_autofree char *again = slurp(report);
+    assert_string_equal(first, again);
+}
+
+/* A report that cannot be written stops the run before its output replaces the old one;
+ * a report of any name may live inside the output directory, run after run. */
+static void unwritable_report_leaves_the_old_output(void **state)
+{
+    (void)state;
+    g_autofree char *scenario = source_path("scenarios/basics/peering.yaml");
+    g_autofree char *dir = NULL, *report = NULL;
+    Captured c = run_with_report(scenario, "keep", &dir, &report);
+    assert_int_equal(c.rc, 0);
+    captured_clear(&c);
+    g_autofree char *trace_path = g_build_filename(dir, "trace.jsonl", NULL);
+    g_autofree char *before = slurp(trace_path);
+    g_autofree char *nowhere = g_build_filename(tmp_root, "no-such-dir", "r.html", NULL);
+    size_t lo, le;
+    FILE *out = open_memstream(&c.out, &lo), *err = open_memstream(&c.err, &le);
+    g_autofree char *inside = g_build_filename(dir, "view.html", NULL);
+    CliRunOptions opt = {scenario, dir, 2, NULL, 0}; /* another seed: another trace */
+    c.rc = cli_run_outputs(&opt, NULL, nowhere, out, err);
+    fclose(out);
+    fclose(err);
+    assert_int_equal(c.rc, 2);
+    assert_has(c.err, "cannot write the report");
+    captured_clear(&c);
+    g_autofree char *after = slurp(trace_path);
+    assert_string_equal(before, after);
+    for (int i = 0; i < 2; i++) {
+        out = open_memstream(&c.out, &lo);
+        err = open_memstream(&c.err, &le);
+        c.rc = cli_run_outputs(&opt, NULL, inside, out, err);
+        fclose(out);
+        fclose(err);
+        if (c.rc != 0)
+            fail_msg("run %d: %s", i, c.err);
+        captured_clear(&c);
+        assert_true(g_file_test(inside, G_FILE_TEST_IS_REGULAR));
+    }
+}
+
 static void write_file(const char *path, const char *text)
 {
     if (!g_file_set_contents(path, text, -1, NULL))
@@ -393,6 +453,8 @@ int main(void)
         cmocka_unit_test(studio_p2s_report_has_every_flow_capture_and_fix),
         cmocka_unit_test(explanation_is_explains),
         cmocka_unit_test(report_of_run_dir_is_run_report_and_deterministic),
+        cmocka_unit_test(report_of_a_run_with_health_probes_is_the_run_report),
+        cmocka_unit_test(unwritable_report_leaves_the_old_output),
         cmocka_unit_test(bad_input_writes_nothing),
         cmocka_unit_test(session_links_its_legs),
     };

@@ -98,10 +98,10 @@ static bool is_run_output(const char *dir, char **stranger)
         if (strcmp(name, "pcap") == 0 && g_file_test(path, G_FILE_TEST_IS_DIR) &&
             !g_file_test(path, G_FILE_TEST_IS_SYMLINK))
             ok = only_files(path, pcaps, G_N_ELEMENTS(pcaps), stranger);
-        else if ((strcmp(name, "trace.jsonl") == 0 || strcmp(name, "report.html") == 0) &&
+        else if ((strcmp(name, "trace.jsonl") == 0 || g_str_has_suffix(name, ".html")) &&
                  g_file_test(path, G_FILE_TEST_IS_REGULAR) &&
                  !g_file_test(path, G_FILE_TEST_IS_SYMLINK))
-            ok = true; /* report.html: `vnetsim report DIR`'s, stale once DIR is replaced */
+            ok = true; /* *.html: teaching reports (`run --report`, `vnetsim report DIR`) */
         else {
             *stranger = g_steal_pointer(&path);
             ok = false;
@@ -151,17 +151,12 @@ static bool commit_dir(const char *tmp, const char *dir, const char *parent, con
 
 /* Writes the flow log of the replay to a hidden temporary sibling of `path` (*tmp_out, which
  * the caller renames onto path or removes). False with a message on `err`. */
-static bool flow_log_prepare(const ScnScenario *scn, const ModelTrace *trace, const char *pcap_dir,
-                             const char *path, char **tmp_out, FILE *err)
+/* Writes `text` to a hidden sibling of `path` (renamed onto it once the run is committed,
+ * so a failure leaves neither half); `what` names it in messages. */
+static bool write_sibling(const char *path, const char *text, const char *what, char **tmp_out,
+                          FILE *err)
 {
-    GError *error = NULL;
-    g_autofree char *json =
-        model_flowlog_json(scn_scenario_net(scn), trace, pcap_dir, scn_scenario_name(scn), &error);
-    if (!json) {
-        fprintf(err, "%s\n", error->message);
-        g_error_free(error);
-        return false;
-    }
+    const char *json = text;
     g_autofree char *dir = g_path_get_dirname(path);
     g_autofree char *base = g_path_get_basename(path);
     char *tmp = g_strdup_printf("%s/.%s.tmp-XXXXXX", dir, base);
@@ -178,7 +173,7 @@ static bool flow_log_prepare(const ScnScenario *scn, const ModelTrace *trace, co
     if (fd >= 0 && close(fd) != 0)
         ok = false;
     if (!ok) {
-        fprintf(err, "%s: cannot write the flow log: %s\n", path, g_strerror(errno));
+        fprintf(err, "%s: cannot write the %s: %s\n", path, what, g_strerror(errno));
         if (fd >= 0)
             g_unlink(tmp);
         g_free(tmp);
@@ -186,6 +181,20 @@ static bool flow_log_prepare(const ScnScenario *scn, const ModelTrace *trace, co
     }
     *tmp_out = tmp;
     return true;
+}
+
+static bool flow_log_prepare(const ScnScenario *scn, const ModelTrace *trace, const char *pcap_dir,
+                             const char *path, char **tmp_out, FILE *err)
+{
+    GError *error = NULL;
+    g_autofree char *json =
+        model_flowlog_json(scn_scenario_net(scn), trace, pcap_dir, scn_scenario_name(scn), &error);
+    if (!json) {
+        fprintf(err, "%s\n", error->message);
+        g_error_free(error);
+        return false;
+    }
+    return write_sibling(path, json, "flow log", tmp_out, err);
 }
 
 int cli_run(const CliRunOptions *opt, FILE *out, FILE *err)
@@ -211,7 +220,7 @@ int cli_run_outputs(const CliRunOptions *opt, const char *flow_log, const char *
     int rc = CLI_EXIT_USAGE;
     ModelTrace *trace = NULL;
     char *tmp = NULL, *stranger = NULL, *pcap_dir = NULL, *trace_path = NULL, *flow_tmp = NULL;
-    char *report = NULL;
+    char *report = NULL, *report_tmp = NULL;
     g_autofree char *default_dir = g_build_filename("out", scn_scenario_name(scn), NULL);
     g_autofree char *dir = g_canonicalize_filename(opt->out_dir ? opt->out_dir : default_dir, NULL);
     g_autofree char *parent = g_path_get_dirname(dir);
@@ -261,6 +270,19 @@ int cli_run_outputs(const CliRunOptions *opt, const char *flow_log, const char *
                           .report_path = report_path};
         if (!(report = report_html(&in, &error)))
             goto out;
+        /* Inside the output directory it is committed with it; elsewhere it waits in a
+         * hidden sibling, so a report that cannot be written stops the run before anything
+         * is replaced. */
+        g_autofree char *report_abs = g_canonicalize_filename(report_path, NULL);
+        g_autofree char *report_dir = g_path_get_dirname(report_abs);
+        g_autofree char *report_base = g_path_get_basename(report_abs);
+        if (strcmp(report_dir, dir) == 0) {
+            g_autofree char *inside = g_build_filename(tmp, report_base, NULL);
+            if (!g_file_set_contents(inside, report, -1, &error))
+                goto out;
+        } else if (!write_sibling(report_abs, report, "report", &report_tmp, err)) {
+            goto out;
+        }
     }
     if (cli_run_before_commit && cli_run_before_commit(tmp) != 0) {
         fprintf(err, "%s: the run was interrupted before its output was committed\n", dir);
@@ -274,8 +296,11 @@ int cli_run_outputs(const CliRunOptions *opt, const char *flow_log, const char *
         goto out;
     }
     g_clear_pointer(&flow_tmp, g_free);
-    if (report && !report_write_file(report_path, report, &error))
+    if (report_tmp && rename(report_tmp, report_path) != 0) {
+        fprintf(err, "%s: cannot write the report: %s\n", report_path, g_strerror(errno));
         goto out;
+    }
+    g_clear_pointer(&report_tmp, g_free);
     for (size_t i = 0; i < scn_scenario_n_flows(scn); i++) {
         const ScnFlow *f = scn_scenario_flow(scn, i);
         if (f->selected)
@@ -294,6 +319,10 @@ out:
     if (flow_tmp) {
         g_unlink(flow_tmp);
         g_free(flow_tmp);
+    }
+    if (report_tmp) {
+        g_unlink(report_tmp);
+        g_free(report_tmp);
     }
     g_free(stranger);
     g_free(report);

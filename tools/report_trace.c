@@ -77,10 +77,11 @@ static gboolean get_root_cause(const Line *l, ModelCause *cause, char **at)
     return TRUE;
 }
 
-/* The flow is the scenario's, or a sub-flow of one of its activities. */
+/* The flow is the scenario's, or a sub-flow of one of its activities; "" is a step of no
+ * flow (a load balancer's health probe), as model/trace.c writes it. */
 static gboolean flow_known(const Line *l, const ScnScenario *scn, const char *flow)
 {
-    if (!scn || scn_scenario_find_flow(scn, flow))
+    if (!scn || !*flow || scn_scenario_find_flow(scn, flow))
         return TRUE;
     for (const char *slash = strchr(flow, '/'); slash; slash = strchr(slash + 1, '/')) {
         g_autofree char *parent = g_strndup(flow, (gsize)(slash - flow));
