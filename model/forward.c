@@ -371,6 +371,25 @@ static void remember_return(ModelNet *net, ModelNic *nic, ModelFlowKey *after, u
                             uint16_t orig_port, int flow, bool pat)
 {
     GHashTable *snat = state_table(&net->snat, g_free);
+    /* A connection keeps the public port it was given for as long as that port still
+     * leads back to it: its later packets must not move when the connection it once
+     * stepped aside for has ended. */
+    ModelFlowKey inside = *after;
+    inside.src = orig_ip;
+    inside.sport = orig_port;
+    StateKey out_key = state_key((const void *)(uintptr_t)after->src, &inside, false);
+    GHashTable *kept = state_table(&net->snat_out, NULL);
+    gpointer port = pat ? g_hash_table_lookup(kept, &out_key) : NULL;
+    if (port) {
+        ModelFlowKey was = *after;
+        was.sport = (uint16_t)GPOINTER_TO_UINT(port);
+        StateKey back = state_key(NULL, &was, true);
+        const Translation *held = g_hash_table_lookup(snat, &back);
+        if (held && held->orig_ip == orig_ip && held->orig_port == orig_port) {
+            after->sport = was.sport;
+            return;
+        }
+    }
     /* A port whose flow has ended is free again, as a NAT device releases a closed
      * connection's port. */
     for (unsigned tries = 0; pat && tries < 16384; tries++) {
@@ -388,6 +407,8 @@ static void remember_return(ModelNet *net, ModelNic *nic, ModelFlowKey *after, u
     tr->flow = flow;
     /* The reply arrives as (remote -> after.src): remember it under that key. */
     state_put(snat, state_key(NULL, after, true), tr);
+    if (pat)
+        state_put(kept, out_key, GUINT_TO_POINTER(after->sport));
 }
 
 /* Outbound to a public address: Azure SNATs the NIC's private address to its instance

@@ -151,6 +151,8 @@ void model_net_free(ModelNet *net)
         g_hash_table_destroy(net->conntrack);
     if (net->snat)
         g_hash_table_destroy(net->snat);
+    if (net->snat_out)
+        g_hash_table_destroy(net->snat_out);
     model_service_tags_free(net->tags);
     g_free(net->region);
     g_free(net->pcap_dir);

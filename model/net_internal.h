@@ -213,6 +213,7 @@ struct ModelNet {
     GHashTable *nsg_state;    /* NsgFlowKey -> 1: flows an NSG allowed (stateful) */
     GHashTable *conntrack;    /* ConnKey -> ConnEntry: appliances' connection tracking */
     GHashTable *snat;         /* SnatKey -> SnatEntry: Azure's outbound SNAT to public IPs */
+    GHashTable *snat_out;     /* inside 5-tuple (owner: public IP) -> the public port it took */
     GHashTable *fqdn_service; /* lower-case fqdn -> ModelHost * (PaaS names) */
     ModelDnsDb *dns;
     struct ModelServiceSet *services; /* service*.c: PaaS services, roles, managed hosts */
