@@ -153,6 +153,8 @@ void model_net_free(ModelNet *net)
         g_hash_table_destroy(net->snat);
     if (net->snat_out)
         g_hash_table_destroy(net->snat_out);
+    if (net->reserved_public)
+        g_hash_table_destroy(net->reserved_public);
     model_service_tags_free(net->tags);
     g_free(net->region);
     g_free(net->pcap_dir);
@@ -839,4 +841,11 @@ gboolean model_net_close_captures(ModelNet *net, bool commit, GError **error)
         n->capture = NULL;
     }
     return ok;
+}
+
+void model_net_reserve_public_ip(ModelNet *net, uint32_t ip)
+{
+    if (!net->reserved_public)
+        net->reserved_public = g_hash_table_new(g_direct_hash, g_direct_equal);
+    g_hash_table_add(net->reserved_public, GUINT_TO_POINTER(ip));
 }

@@ -56,6 +56,10 @@ void model_net_free(ModelNet *net);
 
 ModelNsg *model_net_add_nsg(ModelNet *net, const char *name, GError **error);
 ModelRouteTable *model_net_add_route_table(ModelNet *net, const char *name, GError **error);
+/* An address a description gives somewhere (a host's, a gateway's, a scoring IP …): when
+ * the model picks a public address itself (a NAT gateway's, a Batch pool's, a firewall's
+ * default), it passes this one by, whichever is built first. */
+void model_net_reserve_public_ip(ModelNet *net, uint32_t ip);
 ModelNsg *model_net_find_nsg(const ModelNet *net, const char *name);
 ModelRouteTable *model_net_find_route_table(const ModelNet *net, const char *name);
 const ModelServiceTags *model_net_service_tags(const ModelNet *net);

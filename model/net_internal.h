@@ -208,13 +208,14 @@ struct ModelNet {
     ModelServiceTags *tags;
     GPtrArray *vnets, *subnets, *hosts, *nics, *nsgs, *route_tables, *flows;
     GHashTable *nsg_by_name, *rt_by_name, *host_by_name, *vnet_by_name;
-    GHashTable *public_ip;    /* uint32 public ip -> ModelNic * (instance IPs, internet hosts) */
-    GHashTable *asg_members;  /* asg name -> GArray of uint32 ips */
-    GHashTable *nsg_state;    /* NsgFlowKey -> 1: flows an NSG allowed (stateful) */
-    GHashTable *conntrack;    /* ConnKey -> ConnEntry: appliances' connection tracking */
-    GHashTable *snat;         /* SnatKey -> SnatEntry: Azure's outbound SNAT to public IPs */
-    GHashTable *snat_out;     /* inside 5-tuple (owner: public IP) -> the public port it took */
-    GHashTable *fqdn_service; /* lower-case fqdn -> ModelHost * (PaaS names) */
+    GHashTable *public_ip;       /* uint32 public ip -> ModelNic * (instance IPs, internet hosts) */
+    GHashTable *reserved_public; /* uint32 set: addresses Azure's picks pass by, NULL: none */
+    GHashTable *asg_members;     /* asg name -> GArray of uint32 ips */
+    GHashTable *nsg_state;       /* NsgFlowKey -> 1: flows an NSG allowed (stateful) */
+    GHashTable *conntrack;       /* ConnKey -> ConnEntry: appliances' connection tracking */
+    GHashTable *snat;            /* SnatKey -> SnatEntry: Azure's outbound SNAT to public IPs */
+    GHashTable *snat_out;        /* inside 5-tuple (owner: public IP) -> the public port it took */
+    GHashTable *fqdn_service;    /* lower-case fqdn -> ModelHost * (PaaS names) */
     ModelDnsDb *dns;
     struct ModelServiceSet *services; /* service*.c: PaaS services, roles, managed hosts */
     struct ModelEntry *entry; /* gateway.c, onprem.c, bastion.c: on-prem, gateways, Bastion */

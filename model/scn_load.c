@@ -507,6 +507,37 @@ static void collect_region(const char *name, const ModelPrefixSet *set, void *ct
 
 /* After META: the region must be one the service tags know (service endpoint routes and
  * regional tags depend on it); then the net is created. */
+/* Every public address the file writes down, wherever: Azure's own picks (a NAT gateway's
+ * or a firewall's default address, a Batch pool's frontend) must never take one of them,
+ * whichever section loads first. */
+static void reserve_given_addresses(ModelNet *net, const ScnNode *n)
+{
+    static const char *const keys[] = {"publicIp", "publicIpAddresses", "scoringIp",
+                                       "publicEgress"};
+    if (n->kind == SCN_NODE_SEQ) {
+        for (guint i = 0; i < n->items->len; i++)
+            reserve_given_addresses(net, SCN_ITEM(n, i));
+        return;
+    }
+    if (n->kind != SCN_NODE_MAP)
+        return;
+    for (guint i = 0; i + 1 < n->items->len; i += 2) {
+        const ScnNode *k = SCN_ITEM(n, i), *v = SCN_ITEM(n, i + 1);
+        bool given = false;
+        for (size_t j = 0; j < G_N_ELEMENTS(keys) && !given; j++)
+            given = k->kind == SCN_NODE_SCALAR && strcmp(k->text, keys[j]) == 0;
+        const ScnNode *one = v;
+        for (guint m = 0; given && (v->kind == SCN_NODE_SEQ ? m < v->items->len : m < 1); m++) {
+            one = v->kind == SCN_NODE_SEQ ? SCN_ITEM(v, m) : v;
+            uint32_t ip;
+            if (one->kind == SCN_NODE_SCALAR && model_ip_parse(one->text, &ip) &&
+                !model_ip_is_private(ip))
+                model_net_reserve_public_ip(net, ip);
+        }
+        reserve_given_addresses(net, v);
+    }
+}
+
 static bool create_net(ScnLoad *ld, GError **error)
 {
     g_autofree char *cloud = g_strdup_printf("AzureCloud.%s", ld->scn->region);
@@ -535,6 +566,7 @@ static bool create_net(ScnLoad *ld, GError **error)
     ld->net = model_net_new(ld->scn->region, ld->tags);
     ld->tags = NULL; /* the net owns them now */
     ld->scn->net = ld->net;
+    reserve_given_addresses(ld->net, ld->root);
     return true;
 }
 

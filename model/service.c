@@ -172,7 +172,9 @@ gboolean model__service_tag_address(ModelNet *net, const char *tag, uint32_t *ou
             last = first + TAG_SCAN_LIMIT;
         for (uint64_t off = first; off <= last; off++) {
             uint32_t ip = p.addr + (uint32_t)off;
-            if (g_hash_table_contains(net->public_ip, GUINT_TO_POINTER(ip)))
+            if (g_hash_table_contains(net->public_ip, GUINT_TO_POINTER(ip)) ||
+                (net->reserved_public &&
+                 g_hash_table_contains(net->reserved_public, GUINT_TO_POINTER(ip))))
                 continue;
             /* The address must be explained by this very tag, not a more specific one
              * that happens to overlap it. */
