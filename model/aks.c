@@ -149,11 +149,22 @@ ModelAks *model_net_add_aks(ModelNet *net, const char *name, const ModelAksSpec 
     bool internal = s.lb == MODEL_AKS_LB_INTERNAL;
     /* Addresses as Azure hands them out when none is asked for: the nodes the subnet's
      * first free ones, an internal frontend the next, a public one from the region. */
-    g_autofree uint32_t *ips = g_new0(uint32_t, s.nodes + 1);
+    g_autofree uint32_t *ips = g_new0(uint32_t, s.nodes + 2);
     g_autofree char *what = g_strdup_printf("AKS '%s'", name);
     bool pick_frontend = internal && !s.scoring_ip;
-    if (!model__subnet_free_addresses(s.subnet, s.nodes + pick_frontend, ips, what, error))
+    /* A frontend address given in the subnet is not one of the nodes': pick one more and
+     * leave it out. */
+    bool given_inside =
+        internal && s.scoring_ip && model_prefix_contains(s.subnet->prefix, s.scoring_ip);
+    if (!model__subnet_free_addresses(s.subnet, s.nodes + pick_frontend + given_inside, ips, what,
+                                      error))
         return NULL;
+    if (given_inside) {
+        unsigned k = 0;
+        for (unsigned i = 0; i < s.nodes + 1; i++)
+            if (ips[i] != s.scoring_ip && k < s.nodes)
+                ips[k++] = ips[i];
+    }
     if (pick_frontend)
         s.scoring_ip = ips[s.nodes];
     g_autofree char *cloud = g_strdup_printf("AzureCloud.%s", net->region);

@@ -131,12 +131,18 @@ static AzfwConn *conn_new(ModelAzfw *fw, ConnKind kind, const ModelFlowKey *clie
 
 /* Gives the connection the firewall's own leg (instance address, a port of its own) and
  * indexes the replies that will come back to it. */
-static void conn_open_upstream(ModelAzfw *fw, AzfwConn *c)
+static void conn_open_upstream(ModelNet *net, ModelAzfw *fw, AzfwConn *c, int flow)
 {
     c->up = c->client;
     c->up.src = fw->instance_ip;
-    c->up.sport = fw->next_port;
-    fw->next_port = fw->next_port == 65535 ? AZFW_PORT_FIRST : fw->next_port + 1;
+    /* A port of the flow's own (from its name), so one flow's change moves no other's. */
+    const ModelFlow *f = flow >= 0 ? g_ptr_array_index(net->flows, (guint)flow) : NULL;
+    if (f) {
+        c->up.sport = model__client_port(fw->host, f->name, 0x20000u);
+    } else {
+        c->up.sport = fw->next_port;
+        fw->next_port = fw->next_port == 65535 ? AZFW_PORT_FIRST : fw->next_port + 1;
+    }
     ConnKey back = conn_key(&c->up, true);
     g_hash_table_replace(fw->upstream, g_memdup2(&back, sizeof back), c);
 }
@@ -631,7 +637,7 @@ static void proxy_decide(ModelNet *net, ModelAzfw *fw, AzfwConn *c, ModelPacket 
     c->held_seq = pkt->tcp_seq;
     c->held_ack = pkt->tcp_ack;
     c->held_flags = pkt->tcp_flags;
-    conn_open_upstream(fw, c);
+    conn_open_upstream(net, fw, c, pkt->flow);
     char s[MODEL_IP_STRLEN], d[MODEL_IP_STRLEN];
     model_ip_format(c->up.src, s);
     model_ip_format(c->up.dst, d);
@@ -733,6 +739,10 @@ static void proxy_accept(ModelNet *net, ModelAzfw *fw, ModelPacket *pkt)
     if (flow && flow->srv_isn == 0)
         flow->srv_isn = (uint32_t)model__random(net, pkt->flow) | 1;
     c->isn = flow ? flow->srv_isn : (uint32_t)sim_random(net->engine) | 1;
+    /* The SYN/ACK the client gets is the firewall's: until a server answers upstream, the
+     * firewall is who answered (a bare handshake is "delivered at <fw>"). */
+    if (flow && !flow->responder)
+        flow->responder = g_strdup(fw->name);
     g_autoptr(GString) detail = g_string_new(NULL);
     describe_request(&pkt->key, NULL, NULL, detail);
     g_string_append_printf(detail,
@@ -815,7 +825,7 @@ bool model__azfw_forward(ModelNet *net, ModelNic *nic, ModelPacket *pkt)
         fw_step(net, fw, pkt, rule->object, "allow", detail->str);
         if (needs_private_snat(fw, pkt->key.dst)) {
             c = conn_new(fw, CONN_SNAT, &pkt->key, rule->object);
-            conn_open_upstream(fw, c);
+            conn_open_upstream(net, fw, c, pkt->flow);
             snat_out(net, fw, c, pkt);
             return false;
         }

@@ -441,7 +441,11 @@ typedef struct {
 static void find_default(const ModelRoute *r, bool active, void *ctx)
 {
     DefaultRoute *d = ctx;
-    if (active && r->prefix.len == 0 && r->source == MODEL_ROUTE_SOURCE_USER)
+    /* A 0.0.0.0/0 UDR, or one the gateway learned over BGP from on-premises (forced
+     * tunneling by advertisement, azure-facts §2). */
+    if (active && r->prefix.len == 0 &&
+        (r->source == MODEL_ROUTE_SOURCE_USER ||
+         r->source == MODEL_ROUTE_SOURCE_VIRTUAL_NETWORK_GATEWAY))
         d->best = r;
 }
 
@@ -502,11 +506,12 @@ static void check_forced_tunnel_public_ip(Lint *l)
         model_ip_format(public_ip, pub);
         g_autofree char *object = g_strdup(n->host ? n->host->name : n->name);
         finding(l, MODEL_LINT_WARNING, object,
-                "has public IP %s%s but subnet %s sends 0.0.0.0/0 to %s (%s/%s): replies to "
+                "has public IP %s%s but subnet %s sends 0.0.0.0/0 to %s (%s%s%s): replies to "
                 "inbound connections take the tunnel and are dropped (asymmetric return); "
                 "add routes with next hop Internet for the callers, or drop the public IP",
                 pub, n->public_ip ? "" : " (a load balancer's frontend)", n->subnet->path,
                 model_next_hop_type_name(d.best->type), d.best->origin,
+                d.best->name && *d.best->name ? "/" : " over BGP",
                 d.best->name ? d.best->name : "");
     }
 }
@@ -698,6 +703,39 @@ static void check_key_vault_trusted(Lint *l)
     }
     g_ptr_array_free(ws, TRUE);
     g_ptr_array_free(kv, TRUE);
+}
+
+/* "VNet rules need a service endpoint on the subnet" (azure-facts §4): without it the
+ * subnet's requests arrive from a public address and the rule matches nothing (Azure
+ * refuses to create it unless told to ignore the missing endpoint). */
+static void check_vnet_rule_endpoints(Lint *l)
+{
+    static const struct {
+        ModelServiceKind kind;
+        const char *endpoint;
+    } needs[] = {{MODEL_SERVICE_STORAGE, "Microsoft.Storage"},
+                 {MODEL_SERVICE_KEY_VAULT, "Microsoft.KeyVault"},
+                 {MODEL_SERVICE_REGISTRY, "Microsoft.ContainerRegistry"}};
+    for (size_t n = 0; n < G_N_ELEMENTS(needs); n++) {
+        GPtrArray *svcs = services_of(l->net, needs[n].kind);
+        for (guint i = 0; i < svcs->len; i++) {
+            const ModelService *svc = svcs->pdata[i];
+            for (guint r = 0; r < svc->vnet_rules->len; r++) {
+                const ModelSubnet *s = g_ptr_array_index(svc->vnet_rules, r);
+                bool has = false;
+                for (guint e = 0; e < s->service_endpoints->len && !has; e++)
+                    has = g_str_has_prefix(g_ptr_array_index(s->service_endpoints, e),
+                                           needs[n].endpoint);
+                if (!has)
+                    finding(l, MODEL_LINT_ERROR, svc->name,
+                            "has a virtual network rule for %s, which has no %s service "
+                            "endpoint: its requests arrive from a public address and the rule "
+                            "matches none of them; add the service endpoint to the subnet",
+                            s->path, needs[n].endpoint);
+            }
+        }
+        g_ptr_array_free(svcs, TRUE);
+    }
 }
 
 /* ---- images, compute and inference placement (schema: workspace, computes[]) ---- */
@@ -942,6 +980,9 @@ static const Check checks[] = {
     {{"key-vault-trusted-services", "domain §6", "a key vault firewall without trusted services",
       NULL},
      check_key_vault_trusted},
+    {{"vnet-rule-endpoint", "azure-facts §4",
+      "a service's virtual network rule for a subnet without its service endpoint", NULL},
+     check_vnet_rule_endpoints},
     {{"acr-behind-vnet-image-build", "domain §4.5",
       "registry behind the VNet without an image-build compute cluster (serverless builds "
       "fail)",

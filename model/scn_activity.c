@@ -98,9 +98,10 @@ static bool load_sender(ScnLoad *ld, ScnFlowDef *f, const ScnNode *m, const char
         !scn_node_string(from_ref, "from", &t, error) ||
         !(from = scn_names_resolve(&ld->hosts, from_ref, error)))
         return false;
-    if (!from->host || (!from->nic && !from->public_ip))
-        return scn_fail(error, SCN_ERROR_VALUE, &from_ref->mark,
-                        "host '%s' has no address to send from (give it a publicIp)", t);
+    if (!from->host || (!from->nic && !from->public_ip)) {
+        g_autofree char *why = scn_no_sender(from, t);
+        return scn_fail(error, SCN_ERROR_VALUE, &from_ref->mark, "%s", why);
+    }
     f->from = from->host;
     f->pub.from = g_strdup(t);
     return true;

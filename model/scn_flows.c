@@ -32,6 +32,16 @@ static const ScnKey expect_keys[] = {
     SCN_F("verdict"), SCN_F("cause"), SCN_F("at"), SCN_F("rootCause"), SCN_F("rootCauseAt"),
 };
 
+char *scn_no_sender(const ScnHostDef *h, const char *name)
+{
+    /* A compute cluster's name with no node behind it (nodes: 0) has no host at all. */
+    return h->host
+               ? g_strdup_printf("host '%s' has no address to send from (give it a publicIp)", name)
+               : g_strdup_printf("'%s' has no node to send from (a compute cluster at 0 "
+                                 "nodes: give it nodes)",
+                                 name);
+}
+
 static bool sender_has_address(const ScnHostDef *h)
 {
     return h->nic || h->public_ip;
@@ -66,7 +76,7 @@ static bool resolve_to_host(ScnLoad *ld, const ScnHostDef *from, const ScnNode *
         return false;
     }
     const ScnHostDef *to = d->object;
-    if (to->nic && from->nic) {
+    if (to->nic && from->nic && to->ip) { /* ip 0: nothing private to aim at (public LB) */
         *dst = to->ip;
         return true;
     }
@@ -314,9 +324,10 @@ static bool load_flow(ScnLoad *ld, const ScnNode *m, size_t index, GError **erro
         !scn_node_string(from_ref, "from", &t, error) ||
         !(from = scn_names_resolve(&ld->hosts, from_ref, error)))
         return false;
-    if (!sender_has_address(from))
-        return scn_fail(error, SCN_ERROR_VALUE, &from_ref->mark,
-                        "host '%s' has no address to send from (give it a publicIp)", t);
+    if (!sender_has_address(from)) {
+        g_autofree char *why = scn_no_sender(from, t);
+        return scn_fail(error, SCN_ERROR_VALUE, &from_ref->mark, "%s", why);
+    }
     f->from = from->host;
     f->pub.from = g_strdup(t);
     const ScnNode *bastion = scn_get(m, "bastion");

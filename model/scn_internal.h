@@ -381,6 +381,9 @@ struct ScnFlowDef {
     ModelHost *builder;    /* image-build: the image-build compute's node, NULL: serverless */
 };
 
+/* scn_flows.c: why `h` (named `name`) cannot send a flow; g_free it. */
+char *scn_no_sender(const ScnHostDef *h, const char *name);
+
 /* scn_activity.c: flows[].activity (the flow's `activity` key given), and its replay. */
 bool scn_load_activity(ScnLoad *ld, ScnFlowDef *f, const ScnNode *m, GError **error);
 void scn_replay_activity(ScnScenario *scn, ScnFlowDef *f);

@@ -118,6 +118,12 @@ static bool load_public_ips(ScnLoad *ld, const ScnNode *m, const char *name, uin
         return scn_fail(error, SCN_ERROR_UNSUPPORTED, &scn_get_key(m, "publicIpPrefixes")->mark,
                         "'publicIpPrefixes' is not supported yet: list the addresses in "
                         "'publicIpAddresses'");
+    const ScnNode *given = scn_get(m, "publicIpAddresses");
+    if (given && given->kind == SCN_NODE_SEQ && given->items->len == 0)
+        return scn_fail(error, SCN_ERROR_VALUE, &given->mark,
+                        "NAT gateway '%s' needs 1 to %d public IP addresses (leave "
+                        "'publicIpAddresses' out for one of the region's)",
+                        name, NATGW_IPS_MAX);
     if (!scn_opt_list(m, "publicIpAddresses", &list, error))
         return false;
     if (!list) {
@@ -141,6 +147,10 @@ static bool load_public_ips(ScnLoad *ld, const ScnNode *m, const char *name, uin
                             "(az network public-ip show --query ipAddress gives one's address)");
         if (!scn_node_ip(item, "publicIpAddresses", &ips[i], error))
             return false;
+        for (guint k = 0; k < i; k++)
+            if (ips[k] == ips[i])
+                return scn_fail(error, SCN_ERROR_VALUE, &item->mark,
+                                "NAT gateway '%s' lists %s twice", name, item->text);
     }
     *n = list->items->len;
     return true;

@@ -198,6 +198,22 @@ static void image_build_fix_cites_its_own_section(void **state)
     result_clear(&r);
 }
 
+/* The "crossed the public internet" note is for translations to a public address: an
+ * internal load balancer's reply (a private frontend) crosses none. (Found in review.) */
+static void internet_note_only_for_public_translations(void **state)
+{
+    (void)state;
+    g_autofree char *scn = src_path("scenarios/aks/internal-vs-public-lb.yaml");
+    Result r = explain(scn, "score-vnet");
+    assert_int_equal(r.rc, CLI_EXIT_OK);
+    assert_null(strstr(r.out, "crossed the public internet"));
+    result_clear(&r);
+    r = explain(scn, "score-public");
+    assert_int_equal(r.rc, CLI_EXIT_OK);
+    assert_has(r.out, "note: traffic crossed the public internet");
+    result_clear(&r);
+}
+
 static void forced_tunneling_asymmetry(void **state)
 {
     (void)state;
@@ -301,6 +317,7 @@ int main(void)
         cmocka_unit_test(golden),
         cmocka_unit_test(down_connection_behind_gateway_transit_is_the_fix),
         cmocka_unit_test(image_build_fix_cites_its_own_section),
+        cmocka_unit_test(internet_note_only_for_public_translations),
         cmocka_unit_test(forced_tunneling_asymmetry),
         cmocka_unit_test(nsg_fix_names_objects),
         cmocka_unit_test(delivered_flow_notes),

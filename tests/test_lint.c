@@ -104,6 +104,16 @@ static const Pitfall pitfalls[] = {
      {"warning cpu-node: has public IP 52.191.2.10 but subnet vnet-ml/snet-training sends "
       "0.0.0.0/0 to VirtualAppliance (rt-training/default-to-nva)",
       NULL}},
+    {"tests/data/lint/forced-tunnel-bgp.yaml",
+     CLI_EXIT_OK,
+     {"warning vm: has public IP 52.191.1.10 but subnet vnet/snet sends 0.0.0.0/0 to "
+      "VirtualNetworkGateway (vpngw over BGP)",
+      NULL}},
+    {"tests/data/lint/vnet-rule-endpoint.yaml",
+     CLI_EXIT_FAILED,
+     {"error mlwsstore: has a virtual network rule for vnet/snet, which has no "
+      "Microsoft.Storage service endpoint",
+      NULL}},
     {"tests/data/lint/appliance-next-hop.yaml",
      CLI_EXIT_FAILED,
      {"error rt-a/to-vm: next hop 10.0.2.4 is vm-b, whose NIC has IP forwarding off",

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "model/scn_load.h"
+#include "testnet.h"
 
 typedef struct {
     ScnScenario *scn;
@@ -143,6 +144,40 @@ static void image_build_needs_a_compute_cluster_when_the_registry_is_behind_the_
     run_free(&r);
 }
 
+/* An AKS name as a destination is its scoring endpoint: a public load balancer's address
+ * from a VM in a VNet too (it has no private one); an internal frontend given at the
+ * subnet's first free address leaves the nodes the next ones. (Found in review.) */
+static void aks_name_means_the_scoring_endpoint_public_or_internal(void **state)
+{
+    (void)state;
+    static const char yaml[] =
+        "scenario: aks-names\n"
+        "vnets: [{name: vnet, addressSpace: [10.1.0.0/16], subnets: [\n"
+        "  {name: snet, addressPrefix: 10.1.1.0/24}, {name: snet2, addressPrefix: 10.1.2.0/24},\n"
+        "  {name: snet3, addressPrefix: 10.1.3.0/24}]}]\n"
+        "hosts: [{name: vm, subnet: vnet/snet2, ip: 10.1.2.4}]\n"
+        "computes:\n"
+        "  - {name: aks, type: aks, subnet: vnet/snet}\n"
+        "  - {name: aks-in, type: aks, subnet: vnet/snet3, loadBalancer: internal,\n"
+        "     scoringIp: 10.1.3.4}\n"
+        "flows:\n"
+        "  - {name: by-name, from: vm, to: {host: aks, port: 80}, expect: delivered}\n"
+        "  - {name: by-name-in, from: vm, to: {host: aks-in, port: 80}, expect: delivered}\n";
+    GError *error = NULL;
+    Run r = {scn_load_data("t.yaml", yaml, strlen(yaml), &error), model_trace_new()};
+    if (!r.scn)
+        fail_msg("load: %s", error->message);
+    ModelNet *net = scn_scenario_net(r.scn);
+    ModelAks *in = model_net_find_aks(net, "aks-in");
+    assert_int_equal(model_aks_scoring_ip(in), tn_ip("10.1.3.4"));
+    if (scn_replay(r.scn, 1, NULL, r.trace, &error) != 0)
+        fail_msg("replay: %s", error->message);
+    expect(&r, "by-name", MODEL_VERDICT_DELIVERED, MODEL_CAUSE_NONE, NULL);
+    assert_true(strncmp(verdict(&r, "by-name")->at, "aks-node", 8) == 0);
+    expect(&r, "by-name-in", MODEL_VERDICT_DELIVERED, MODEL_CAUSE_NONE, NULL);
+    run_free(&r);
+}
+
 /* ---- errors: file:line:col, one per class ---- */
 
 #define BASE                                                                                       \
@@ -196,6 +231,10 @@ static void compute_errors_are_located(void **state)
                       "            imageBuildCompute: nope, storage: {name: mlwsstore}}\n",
                  "t.yaml:5:32: 'imageBuildCompute': compute 'nope' is not defined (add it "
                  "under 'computes')");
+    expect_error(BASE "computes: [{name: c, type: cluster, subnet: v/a, nodes: 0}]\n"
+                      "flows: [{name: f, from: c, to: {ip: 10.1.1.9, port: 22}}]\n",
+                 "t.yaml:5:25: 'c' has no node to send from (a compute cluster at 0 nodes: give "
+                 "it nodes)");
 }
 
 static void compute_activity_errors_are_located(void **state)
@@ -239,6 +278,7 @@ int main(void)
         cmocka_unit_test(compute_activity_fails_as_unusable_when_the_subnet_nsg_blocks_batch),
         cmocka_unit_test(aks_scoring_follows_the_load_balancer_and_the_subnet_nsg),
         cmocka_unit_test(image_build_needs_a_compute_cluster_when_the_registry_is_behind_the_vnet),
+        cmocka_unit_test(aks_name_means_the_scoring_endpoint_public_or_internal),
         cmocka_unit_test(compute_errors_are_located),
         cmocka_unit_test(compute_activity_errors_are_located),
     };

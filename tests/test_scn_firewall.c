@@ -318,6 +318,25 @@ static void rule_collection_groups_from_a_file(void **state)
     tn_remove_tree(dir);
 }
 
+/* No network rule for a bare TCP connection: the firewall's transparent proxy completes the
+ * handshake itself (firewall-faq.md, "Why can a TCP ping … successfully connect …"), so the
+ * flow is delivered at the firewall — the server never saw a packet. (Found in review.) */
+static void bare_handshake_through_the_proxy_is_answered_by_the_firewall(void **state)
+{
+    (void)state;
+    g_autofree char *yaml =
+        replace(hub_spoke,
+                "  - {name: pypi, from: vm, to: {host: pypi.org, port: 443}, expect: delivered}\n",
+                "  - {name: pypi, from: vm, to: {host: pypi.org, port: 443}, expect: delivered}\n"
+                "  - {name: bare, from: vm, to: {ip: 93.184.216.34, port: 443},\n"
+                "     expect: {verdict: delivered, at: azfw}}\n");
+    Run r = load(yaml);
+    replay(&r);
+    all_pass(&r);
+    assert_false(tn_has_step(r.trace, "bare", MODEL_STAGE_LISTENER, "evil", NULL, NULL));
+    run_free(&r);
+}
+
 /* A NAT gateway (hosts phase) takes its default address before computes load, yet it
  * passes by the scoring IP an AKS cluster below gives explicitly: the file's addresses are
  * reserved before any default is picked. (Found in review: "used twice".) */
@@ -427,6 +446,11 @@ static void nat_gateway_errors_are_located(void **state)
          "'publicIpAddresses'?)"},
         {"[198.51.100.50]", "[10.9.9.9]", SCN_ERROR_VALUE,
          "t.yaml:61:38: NAT gateway 'natgw': 10.9.9.9 is not a free public address"},
+        {"[198.51.100.50]", "[198.51.100.50, 198.51.100.50]", SCN_ERROR_VALUE,
+         "t.yaml:61:54: NAT gateway 'natgw' lists 198.51.100.50 twice"},
+        {"[198.51.100.50]", "[]", SCN_ERROR_VALUE,
+         "t.yaml:61:38: NAT gateway 'natgw' needs 1 to 16 public IP addresses (leave "
+         "'publicIpAddresses' out for one of the region's)"},
         {"{name: natgw-spare, subnets: []}", "{name: natgw-spare, subnets: [spoke/nat]}",
          SCN_ERROR_VALUE,
          "t.yaml:16:27: subnet spoke/nat already has NAT gateway 'natgw-spare' (one per subnet)"},
@@ -445,6 +469,7 @@ int main(void)
         cmocka_unit_test(hub_spoke_firewall_and_nat_gateway_replay),
         cmocka_unit_test(pasted_az_policy_dns_proxy_and_nat_gateway_by_id),
         cmocka_unit_test(rule_collection_groups_from_a_file),
+        cmocka_unit_test(bare_handshake_through_the_proxy_is_answered_by_the_firewall),
         cmocka_unit_test(default_addresses_pass_by_the_ones_the_file_gives),
         cmocka_unit_test(firewall_errors_are_located),
         cmocka_unit_test(nat_gateway_errors_are_located),

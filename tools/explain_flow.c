@@ -477,13 +477,29 @@ static void add_note(GPtrArray *notes, char *note)
     g_ptr_array_add(notes, note);
 }
 
+/* "SNAT a:p -> b:q (…)" (or a load balancer's "… -> b:q (frontend)"): whether b is public.
+ * A firewall's SNAT to its instance address or an internal frontend crosses no internet. */
+static bool translates_to_public(const char *detail)
+{
+    const char *arrow = strstr(detail, " -> ");
+    if (!arrow)
+        return false;
+    char ip[16] = {0};
+    size_t n = 0;
+    for (const char *p = arrow + 4; *p && *p != ':' && *p != ' ' && n + 1 < sizeof ip; p++)
+        ip[n++] = *p;
+    uint32_t addr;
+    return model_ip_parse(ip, &addr) && !model_ip_is_private(addr);
+}
+
 static void teaching_notes(GPtrArray *steps, GPtrArray *notes)
 {
     static const char *const broad[] = {"Storage", "AzureKeyVault", "AzureContainerRegistry",
                                         "AzureCloud", "AzureMachineLearning"};
     for (guint i = 0; steps && i < steps->len; i++) {
         const ModelStepRecord *s = steps->pdata[i];
-        if (s->stage == MODEL_STAGE_NAT && strcmp(s->action, "snat") == 0)
+        if (s->stage == MODEL_STAGE_NAT && strcmp(s->action, "snat") == 0 &&
+            translates_to_public(s->detail))
             add_note(notes, g_strdup_printf("traffic crossed the public internet: %s left with a "
                                             "public source address (%s) [azure-facts §2]",
                                             s->node, s->detail));
