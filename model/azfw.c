@@ -602,6 +602,19 @@ static void proxy_decide(ModelNet *net, ModelAzfw *fw, AzfwConn *c, ModelPacket 
     const ModelAzfwRule *rule =
         app ? model__azfw_match_application(fw, c->client.src, c->app, c->client.dport, target)
             : NULL;
+    /* SQL FQDN filtering (azdocs:articles/firewall/sql-fqdn-filtering.md): an Mssql
+     * application rule names the server's FQDN, which a client's encrypted connection
+     * carries in its TLS server name; the flows here open SQL's TLS directly (no TDS
+     * pre-login), so a TLS ClientHello that no HTTPS rule takes is offered to the Mssql
+     * rules on its port. */
+    if (!rule && c->app == MODEL_AZFW_APP_HTTPS) {
+        rule = model__azfw_match_application(fw, c->client.src, MODEL_AZFW_APP_MSSQL,
+                                             c->client.dport, target);
+        if (rule) {
+            c->app = MODEL_AZFW_APP_MSSQL;
+            app = "MSSQL";
+        }
+    }
     g_autoptr(GString) detail = g_string_new(NULL);
     describe_request(&c->client, app, target, detail);
     ModelAccess action = rule ? rule->collection->action : MODEL_ACCESS_DENY;

@@ -393,7 +393,8 @@ ModelCompute *model_net_add_compute(ModelNet *net, const char *name, ModelComput
 
 /* ---- placements lint reads: ACI, subnet delegations ---- */
 
-gboolean model_net_add_aci(ModelNet *net, const char *name, ModelSubnet *subnet, GError **error)
+gboolean model_net_add_aci(ModelNet *net, const char *name, ModelSubnet *subnet,
+                           const ModelService *workspace, GError **error)
 {
     if (!name || !*name || !subnet) {
         g_set_error(error, COMPUTE_ERROR, 0, "ACI needs a name and a subnet");
@@ -407,6 +408,7 @@ gboolean model_net_add_aci(ModelNet *net, const char *name, ModelSubnet *subnet,
     ModelAci *a = g_new0(ModelAci, 1);
     a->name = g_strdup(name);
     a->subnet = subnet;
+    a->workspace = workspace;
     g_ptr_array_add(model__computes(net)->aci, a);
     return TRUE;
 }

@@ -694,6 +694,17 @@ static bool dnat(ModelNet *net, ModelNic *nic, ModelPacket *pkt)
     if (back) {
         to_ip = back->orig_ip;
         to_port = back->orig_port;
+    } else if (nic->public_ip && pkt->key.dst == nic->public_ip && nic->host && nic->host->azfw) {
+        /* Azure Firewall takes unsolicited inbound on its public IP only through DNAT rules
+         * (azdocs:articles/firewall/tutorial-firewall-dnat.md); without one the default
+         * action drops it, silently — no reset. */
+        model__drop(net, pkt, node_name(nic), MODEL_STAGE_FIREWALL, nic->host->name,
+                    MODEL_CAUSE_FIREWALL_DENIED,
+                    "unsolicited inbound to the firewall's public IP: only a DNAT rule admits "
+                    "it, and none matches (DNAT rules are not modelled): default action, deny",
+                    "reach the service behind the firewall another way (DNAT rules are not "
+                    "modelled yet)");
+        return false; /* the engine still owns the packet: it frees it */
     } else if (nic->public_ip && pkt->key.dst == nic->public_ip) {
         to_ip = nic->ip;
     } else {

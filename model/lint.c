@@ -885,6 +885,8 @@ static void check_aci(Lint *l)
         const ModelAci *a = set->aci->pdata[i];
         for (guint w = 0; w < ws->len; w++) {
             const ModelService *wsv = ws->pdata[w];
+            if (a->workspace && a->workspace != wsv)
+                continue; /* it serves another workspace */
             if (wsv->pes->len)
                 finding(l, MODEL_LINT_ERROR, a->name,
                         "is Azure Container Instances in subnet %s, which is unsupported while "
@@ -894,6 +896,8 @@ static void check_aci(Lint *l)
         }
         for (guint r = 0; r < acr->len; r++) {
             const ModelService *reg = acr->pdata[r];
+            if (a->workspace && !belongs(a->workspace, reg))
+                continue;
             if (reg->pes->len || registry_behind_vnet(reg))
                 finding(l, MODEL_LINT_ERROR, a->name,
                         "is Azure Container Instances in subnet %s while registry %s is behind "

@@ -716,7 +716,9 @@ void model_service_set_resources(ModelService *ws, ModelService *storage, ModelS
  * only, for lint ("ACI in a VNet is unsupported when the workspace uses private
  * endpoints"); it has no hosts and no traffic model, so flows cannot use it. FALSE with
  * error for an empty or taken name (another compute, AKS or ACI). */
-gboolean model_net_add_aci(ModelNet *net, const char *name, ModelSubnet *subnet, GError **error);
+/* `workspace`: the workspace it serves (NULL: not said; lint then judges it against all). */
+gboolean model_net_add_aci(ModelNet *net, const char *name, ModelSubnet *subnet,
+                           const ModelService *workspace, GError **error);
 
 /* A subnet delegation (`az network vnet subnet update --delegations`), e.g.
  * "Microsoft.ContainerInstance/containerGroups", which ACI in a VNet needs. Recorded for

@@ -634,6 +634,7 @@ typedef struct ModelComputeSet {
 typedef struct {
     char *name;
     ModelSubnet *subnet;
+    const ModelService *workspace; /* the workspace it serves, NULL: not said (all) */
 } ModelAci;
 
 typedef struct {

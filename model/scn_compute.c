@@ -36,9 +36,9 @@ static const char *const batch_only[] = {"publicIp", "ssh", "workspace"};
 static const char *const aks_only[] = {"loadBalancer", "scoringIp",    "scoringPort",
                                        "serviceCidr",  "dnsServiceIp", "dockerBridgeCidr"};
 /* An ACI placement has no nodes of its own to configure. */
-static const char *const not_aci[] = {
-    "publicIp",    "ssh",         "nodes",        "loadBalancer",     "scoringIp",
-    "scoringPort", "serviceCidr", "dnsServiceIp", "dockerBridgeCidr", "workspace"};
+static const char *const not_aci[] = {"publicIp",     "ssh",          "nodes",
+                                      "loadBalancer", "scoringIp",    "scoringPort",
+                                      "serviceCidr",  "dnsServiceIp", "dockerBridgeCidr"};
 
 static bool refuse_keys(const ScnNode *m, const char *const *keys, size_t n, const char *why,
                         GError **error)
@@ -231,7 +231,12 @@ static bool load_compute(ScnLoad *ld, const ScnNode *m, GError **error)
         if (!refuse_keys(m, not_aci, G_N_ELEMENTS(not_aci),
                          "does not apply to an ACI placement (type aci)", error))
             return false;
-        if (!model_net_add_aci(ld->net, name->text, subnet, &cause))
+        /* The workspace it serves decides which private endpoints and registry concern it
+         * (lint); several workspaces need a name, as for the other computes. */
+        const ScnWorkspace *ws = NULL;
+        if (!scn_entry_pick_workspace(ld, m, name, &ws, error))
+            return false;
+        if (!model_net_add_aci(ld->net, name->text, subnet, ws ? ws->workspace : NULL, &cause))
             return scn_fail_prefix(error, cause, SCN_ERROR_VALUE, &name->mark);
         return true;
     }

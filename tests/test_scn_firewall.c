@@ -337,6 +337,50 @@ static void bare_handshake_through_the_proxy_is_answered_by_the_firewall(void **
     run_free(&r);
 }
 
+/* SQL FQDN filtering: an Mssql application rule lets TLS on 1433 to its FQDN through, and
+ * not the same server on HTTPS (sql-fqdn-filtering.md). (Found in review: Mssql rules
+ * never matched.) */
+static void mssql_application_rule_matches_sql_tls_by_fqdn(void **state)
+{
+    (void)state;
+    g_autofree char *rule = replace(
+        hub_spoke, "                httpHeadersToInsert: []\n",
+        "                httpHeadersToInsert: []\n"
+        "              - {name: sql, ruleType: ApplicationRule,\n"
+        "                 protocols: [{protocolType: Mssql, port: 1433}],\n"
+        "                 sourceAddresses: [10.1.0.0/16], targetFqdns: [evil.example.com]}\n");
+    g_autofree char *hosts =
+        replace(rule, "listen: [Tcp/443, Tcp/22],", "listen: [Tcp/443, Tcp/22, Tcp/1433],");
+    g_autofree char *yaml = replace(
+        hosts, "  - {name: pypi, from: vm, to: {host: pypi.org, port: 443}, expect: delivered}\n",
+        "  - {name: pypi, from: vm, to: {host: pypi.org, port: 443}, expect: delivered}\n"
+        "  - {name: sql, from: vm, to: {host: evil.example.com, port: 1433, tls: true,\n"
+        "     request: true}, expect: {verdict: delivered, at: evil}}\n");
+    Run r = load(yaml);
+    replay(&r);
+    all_pass(&r); /* and evil (HTTPS, same FQDN) stays FIREWALL_DENIED */
+    assert_true(
+        tn_has_step(r.trace, "sql", MODEL_STAGE_FIREWALL, "azfw/allow-web/sql", "allow", "MSSQL"));
+    run_free(&r);
+}
+
+/* Unsolicited inbound to the firewall's public IP meets the default action (only DNAT rules
+ * admit it): dropped at the firewall, no reset. (Found in review: it was NO_LISTENER.) */
+static void inbound_to_the_firewall_public_ip_is_denied(void **state)
+{
+    (void)state;
+    g_autofree char *yaml =
+        replace(hub_spoke,
+                "  - {name: pypi, from: vm, to: {host: pypi.org, port: 443}, expect: delivered}\n",
+                "  - {name: pypi, from: vm, to: {host: pypi.org, port: 443}, expect: delivered}\n"
+                "  - {name: inbound, from: pypi, to: {host: azfw, port: 443},\n"
+                "     expect: {verdict: dropped, cause: FIREWALL_DENIED, at: azfw}}\n");
+    Run r = load(yaml);
+    replay(&r);
+    all_pass(&r);
+    run_free(&r);
+}
+
 /* A NAT gateway (hosts phase) takes its default address before computes load, yet it
  * passes by the scoring IP an AKS cluster below gives explicitly: the file's addresses are
  * reserved before any default is picked. (Found in review: "used twice".) */
@@ -470,6 +514,8 @@ int main(void)
         cmocka_unit_test(pasted_az_policy_dns_proxy_and_nat_gateway_by_id),
         cmocka_unit_test(rule_collection_groups_from_a_file),
         cmocka_unit_test(bare_handshake_through_the_proxy_is_answered_by_the_firewall),
+        cmocka_unit_test(mssql_application_rule_matches_sql_tls_by_fqdn),
+        cmocka_unit_test(inbound_to_the_firewall_public_ip_is_denied),
         cmocka_unit_test(default_addresses_pass_by_the_ones_the_file_gives),
         cmocka_unit_test(firewall_errors_are_located),
         cmocka_unit_test(nat_gateway_errors_are_located),
