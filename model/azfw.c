@@ -781,6 +781,14 @@ static bool resolved_by_proxy(void *ctx, const char *fqdn, uint32_t ip)
 
 /* Network-rule traffic that does not leave for the internet is SNATed unless its
  * destination is in the SNAT private ranges (snat-private-range.md). */
+bool model__azfw_never_snats(const ModelAzfw *fw)
+{
+    for (size_t i = 0; i < fw->snat_private.len; i++)
+        if (fw->snat_private.items[i].len == 0)
+            return true;
+    return false;
+}
+
 static bool needs_private_snat(const ModelAzfw *fw, uint32_t dst)
 {
     if (model_prefix_set_contains(&fw->snat_private, dst))

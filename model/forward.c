@@ -423,6 +423,14 @@ static void to_internet(ModelNet *net, ModelPacket *pkt, ModelNic *nic, const ch
         remember_return(net, nic, &pkt->key, pkt->key.src, pkt->key.sport, pkt->flow, false);
         model__step(net, pkt, node_name(nic), MODEL_STAGE_NAT, via, "keep-source",
                     "service endpoint: the service sees the subnet's private address");
+    } else if (nic->host && nic->host->azfw && model__azfw_never_snats(nic->host->azfw)) {
+        /* Its private address goes out as the source: nothing on the internet can answer
+         * it, as the documentation warns. */
+        model__step(net, pkt, node_name(nic), MODEL_STAGE_NAT, nic->host->name, "no-snat",
+                    "SNAT private IP address ranges include 0.0.0.0/0: the firewall never "
+                    "SNATs, and its internet traffic leaves with a private source address "
+                    "(snat-private-range.md: it \"can never route traffic directly to the "
+                    "Internet\")");
     } else if (model__lb_public_reply(net, pkt)) {
         /* lb.c: the reply of a flow a public load balancer brought in leaves from its
          * frontend, translated there. */

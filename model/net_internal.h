@@ -594,6 +594,9 @@ int model__aml_service_call(ModelNet *net, const char *flow, uint32_t ip, uint16
                             SimTime at);
 int model__batch_node_management(ModelNet *net, const char *flow, ModelHost *node, uint32_t ip,
                                  uint16_t port, SimTime at);
+/* azfw.c: SNAT private ranges include 0.0.0.0/0: "Azure Firewall can never route traffic
+ * directly to the Internet" (snat-private-range.md) — it leaves unSNATed. */
+bool model__azfw_never_snats(const ModelAzfw *fw);
 /* lb.c: the frontend an outbound rule SNATs `nic` to (and the step's label); the public
  * frontend through which `nic` is reached from the internet, 0 for none (lint). */
 bool model__lb_outbound_snat(const ModelNet *net, const ModelNic *nic, uint32_t *ip,

@@ -381,6 +381,29 @@ static void inbound_to_the_firewall_public_ip_is_denied(void **state)
     run_free(&r);
 }
 
+/* snat-private-range.md: with 0.0.0.0/0 as its SNAT private range the firewall "can never
+ * route traffic directly to the Internet": allowed internet traffic leaves with the
+ * client's private address and no answer finds its way back. (Found in review.) */
+static void never_snat_firewall_cannot_reach_the_internet(void **state)
+{
+    (void)state;
+    g_autofree char *never = replace(hub_spoke, "    dnsProxy: false\n",
+                                     "    dnsProxy: false\n    snatPrivateRanges: [0.0.0.0/0]\n");
+    g_autofree char *yaml =
+        replace(never, "  - {name: aml, from: vm, to: {host: aml, port: 443}, expect: delivered}\n",
+                "  - {name: aml, from: vm, to: {host: aml, port: 443},\n"
+                "     expect: {verdict: dropped, cause: HOST_UNREACHABLE}}\n");
+    Run r = load(yaml);
+    replay(&r);
+    assert_int_equal(model_trace_find_verdict(r.trace, "aml")->verdict, MODEL_VERDICT_DROPPED);
+    assert_true(
+        tn_has_step(r.trace, "aml", MODEL_STAGE_FIREWALL, "azfw/allow-aml/aml", "allow", NULL));
+    assert_true(tn_has_step(r.trace, "aml", MODEL_STAGE_NAT, "azfw", "no-snat", "0.0.0.0/0"));
+    assert_true(tn_has_step(r.trace, "aml", MODEL_STAGE_ROUTE, "internet", "drop",
+                            "no host answers at 10.1.1.4"));
+    run_free(&r);
+}
+
 /* A NAT gateway (hosts phase) takes its default address before computes load, yet it
  * passes by the scoring IP an AKS cluster below gives explicitly: the file's addresses are
  * reserved before any default is picked. (Found in review: "used twice".) */
@@ -516,6 +539,7 @@ int main(void)
         cmocka_unit_test(bare_handshake_through_the_proxy_is_answered_by_the_firewall),
         cmocka_unit_test(mssql_application_rule_matches_sql_tls_by_fqdn),
         cmocka_unit_test(inbound_to_the_firewall_public_ip_is_denied),
+        cmocka_unit_test(never_snat_firewall_cannot_reach_the_internet),
         cmocka_unit_test(default_addresses_pass_by_the_ones_the_file_gives),
         cmocka_unit_test(firewall_errors_are_located),
         cmocka_unit_test(nat_gateway_errors_are_located),
