@@ -51,9 +51,12 @@ static int teardown(void **state)
 static char *slurp(const char *path)
 {
     char *data = NULL;
-    if (!g_file_get_contents(path, &data, NULL, NULL))
-        fail_msg("cannot read %s", path);
-    return data;
+    GError *error = NULL;
+    if (!g_file_get_contents(path, &data, NULL, &error)) {
+        fail_msg("cannot read %s: %s", path, error->message);
+        return NULL;
+    }
+    return g_steal_pointer(&data);
 }
 
 static void assert_has(const char *text, const char *needle)
