@@ -41,15 +41,6 @@ typedef struct {
     char *pcap_dir;
 } Fx;
 
-static void *must(void *p, GError **err)
-{
-    if (!p)
-        fail_msg("build failed: %s", *err ? (*err)->message : "?");
-    return p;
-}
-#define MUST(expr) must((expr), &err)
-#define OK(expr)   must(GINT_TO_POINTER((expr) ? 1 : 0), &err)
-
 static Fx *fx_new(void)
 {
     Fx *fx = g_new0(Fx, 1);

@@ -28,6 +28,7 @@
 
 #include "model/net.h"
 #include "sim/sim.h"
+#include "testnet.h"
 #include "tshark_util.h"
 
 typedef struct {
@@ -53,15 +54,6 @@ static ModelPrefix P(const char *text)
     assert_int_equal(model_prefix_parse(text, false, &p), MODEL_PREFIX_OK);
     return p;
 }
-
-static void *must(void *p, GError **err)
-{
-    if (!p)
-        fail_msg("build failed: %s", *err ? (*err)->message : "?");
-    return p;
-}
-#define MUST(expr) must((expr), &err)
-#define OK(expr)   must(GINT_TO_POINTER((expr) ? 1 : 0), &err)
 
 static ModelHost *internet(Fx *fx, const char *name, const char *ip)
 {

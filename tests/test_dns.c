@@ -55,14 +55,6 @@ typedef struct {
 #define P  tn_prefix
 
 /* err is read through a pointer, after expr has run (argument order is unspecified). */
-static void *must(void *p, GError **err)
-{
-    if (!p)
-        fail_msg("build failed: %s", *err ? (*err)->message : "?");
-    return p;
-}
-#define MUST(expr) must((expr), &err)
-#define OK(expr)   must(GINT_TO_POINTER((expr) ? 1 : 0), &err)
 
 static ModelHost *vm(Fx *fx, const char *name, ModelHostKind kind, ModelSubnet *subnet,
                      const char *ip)

@@ -37,22 +37,6 @@ typedef struct {
 #define P  tn_prefix
 #define IP tn_ip
 
-#define OK(call)                                                                                   \
-    do {                                                                                           \
-        GError *err_ = NULL;                                                                       \
-        if (!(call))                                                                               \
-            fail_msg("%s: %s", #call, err_ ? err_->message : "failed");                            \
-        (void)err_;                                                                                \
-    } while (0)
-
-static void *must(void *p, GError *err)
-{
-    if (!p)
-        fail_msg("build failed: %s", err ? err->message : "?");
-    return p;
-}
-#define MUST(expr) must((expr), err)
-
 /* vnet-a 10.1.0.0/16: snet-nva 10.1.0.0/24 (nva .4), snet-app 10.1.1.0/24 (a1 .4, a2 .5),
  *                     snet-pe 10.1.2.0/24 (private endpoint .5 -> service "store")
  * vnet-b 10.2.0.0/16: snet-b 10.2.1.0/24 (b1 .4)
@@ -81,9 +65,9 @@ static Fx *fx_new(void)
     fx->nva_nic =
         MUST(model_net_add_nic(fx->net, fx->nva, fx->nva_sub, "nic0", IP("10.1.0.4"), &err));
     MUST(model_net_add_nic(fx->net, fx->b1, fx->sb, "nic0", IP("10.2.1.4"), &err));
-    OK(model_host_set_public_ip(fx->net, fx->web, IP("93.184.216.34"), &err_));
-    OK(model_host_set_public_ip(fx->net, fx->store, IP("20.60.0.4"), &err_));
-    OK(model_host_set_public_ip(fx->net, fx->azdns, IP("168.63.129.16"), &err_));
+    OK(model_host_set_public_ip(fx->net, fx->web, IP("93.184.216.34"), &err));
+    OK(model_host_set_public_ip(fx->net, fx->store, IP("20.60.0.4"), &err));
+    OK(model_host_set_public_ip(fx->net, fx->azdns, IP("168.63.129.16"), &err));
     MUST(model_net_add_private_endpoint(fx->net, "pe-store", fx->pe_sub, IP("10.1.2.5"), fx->store,
                                         &err));
     ModelHost *listeners[] = {fx->a1, fx->a2, fx->b1, fx->web, fx->store};
@@ -196,7 +180,7 @@ static void default_rules_deny_internet_inbound(void **state)
     Fx *fx = fx_new();
     GError *err = NULL;
     model_subnet_set_nsg(fx->app, nsg_with(fx, "nsg-app"));
-    OK(model_nic_set_public_ip(fx->net, fx->a1_nic, IP("52.186.1.1"), &err_));
+    OK(model_nic_set_public_ip(fx->net, fx->a1_nic, IP("52.186.1.1"), &err));
     (void)err;
     fx_start(fx, false);
     const ModelVerdictRecord *v = run_tcp(fx, "web-a1", fx->web, "52.186.1.1", 22);
@@ -346,7 +330,7 @@ static void udr_to_appliance_sends_traffic_through_it(void **state)
     ModelRouteTable *t = table(fx, "rt-app", fx->app);
     add_route(t, "to-b-via-nva", "10.2.0.0/16", "VirtualAppliance", "10.1.0.4");
     GError *err = NULL;
-    OK(model_net_peer(fx->net, fx->va, fx->vb, &err_));
+    OK(model_net_peer(fx->net, fx->va, fx->vb, &err));
     (void)err;
     model_nic_set_ip_forwarding(fx->nva_nic, true);
     fx_start(fx, false);
@@ -364,7 +348,7 @@ static void appliance_without_ip_forwarding_drops(void **state)
     ModelRouteTable *t = table(fx, "rt-app", fx->app);
     add_route(t, "to-b-via-nva", "10.2.0.0/16", "VirtualAppliance", "10.1.0.4");
     GError *err = NULL;
-    OK(model_net_peer(fx->net, fx->va, fx->vb, &err_));
+    OK(model_net_peer(fx->net, fx->va, fx->vb, &err));
     (void)err;
     fx_start(fx, false);
     expect(run_tcp(fx, "a1-b1", fx->a1, "10.2.1.4", 443), MODEL_VERDICT_DROPPED,
@@ -400,7 +384,7 @@ static void peering_carries_traffic_between_vnets(void **state)
     (void)state;
     Fx *fx = fx_new();
     GError *err = NULL;
-    OK(model_net_peer(fx->net, fx->va, fx->vb, &err_));
+    OK(model_net_peer(fx->net, fx->va, fx->vb, &err));
     (void)err;
     fx_start(fx, false);
     expect(run_tcp(fx, "a1-b1", fx->a1, "10.2.1.4", 443), MODEL_VERDICT_DELIVERED, MODEL_CAUSE_NONE,
@@ -456,7 +440,7 @@ static void forced_tunneling_makes_inbound_replies_asymmetric(void **state)
     ModelRouteTable *t = table(fx, "rt-app", fx->app);
     add_route(t, "default-to-nva", "0.0.0.0/0", "VirtualAppliance", "10.1.0.4");
     model_nic_set_ip_forwarding(fx->nva_nic, true);
-    OK(model_nic_set_public_ip(fx->net, fx->a1_nic, IP("52.186.1.1"), &err_));
+    OK(model_nic_set_public_ip(fx->net, fx->a1_nic, IP("52.186.1.1"), &err));
     (void)err;
     fx_start(fx, false);
     expect(run_tcp(fx, "inbound", fx->web, "52.186.1.1", 443), MODEL_VERDICT_DROPPED,
@@ -496,7 +480,7 @@ static void service_endpoint_beats_forced_tunneling_and_keeps_private_source(voi
     GError *err = NULL;
     add_route(table(fx, "rt-app", fx->app), "default-to-nva", "0.0.0.0/0", "VirtualAppliance",
               "10.1.0.4"); /* IP forwarding off: anything sent there would be lost */
-    OK(model_subnet_add_service_endpoint(fx->app, "Microsoft.Storage", &err_));
+    OK(model_subnet_add_service_endpoint(fx->app, "Microsoft.Storage", &err));
     assert_false(model_subnet_add_service_endpoint(fx->app, "Microsoft.Nope", &err));
     g_clear_error(&err);
     fx_start(fx, false);
@@ -523,7 +507,7 @@ static void udr_prefixes_join_the_virtual_network_tag(void **state)
         add_rule(nsg, "DenyInternetHttps", 100, MODEL_DIR_INBOUND, MODEL_ACCESS_DENY,
                  MODEL_NSG_PROTO_TCP, "Internet", "*", "443");
         model_subnet_set_nsg(fx->app, nsg);
-        OK(model_nic_set_public_ip(fx->net, fx->a1_nic, IP("52.186.1.1"), &err_));
+        OK(model_nic_set_public_ip(fx->net, fx->a1_nic, IP("52.186.1.1"), &err));
         (void)err;
         if (with_udr)
             add_route(table(fx, "rt-app", fx->app), "web-direct", "93.184.216.0/24", "Internet",
@@ -549,7 +533,7 @@ static void peered_vnet_is_in_the_virtual_network_tag(void **state)
     add_rule(nsg, "DenyVnetHttps", 100, MODEL_DIR_INBOUND, MODEL_ACCESS_DENY, MODEL_NSG_PROTO_TCP,
              "VirtualNetwork", "*", "443");
     model_subnet_set_nsg(fx->sb, nsg);
-    OK(model_net_peer(fx->net, fx->va, fx->vb, &err_));
+    OK(model_net_peer(fx->net, fx->va, fx->vb, &err));
     (void)err;
     fx_start(fx, false);
     expect(run_tcp(fx, "a1-b1", fx->a1, "10.2.1.4", 443), MODEL_VERDICT_DROPPED,

@@ -38,6 +38,7 @@
 
 #include "model/net.h"
 #include "sim/sim.h"
+#include "testnet.h"
 #include "tshark_util.h"
 
 #define FQDN "mlwsstore.blob.core.windows.net"
@@ -70,14 +71,6 @@ static ModelPrefix P(const char *text)
 }
 
 /* err is read through a pointer, after expr has run (argument order is unspecified). */
-static void *must(void *p, GError **err)
-{
-    if (!p)
-        fail_msg("build failed: %s", *err ? (*err)->message : "?");
-    return p;
-}
-#define MUST(expr) must((expr), &err)
-#define OK(expr)   must(GINT_TO_POINTER((expr) ? 1 : 0), &err)
 
 static ModelHost *vm(Fx *fx, const char *name, ModelSubnet *subnet, const char *ip)
 {

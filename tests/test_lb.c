@@ -39,15 +39,6 @@ typedef struct {
     char *pcap_dir;
 } Fx;
 
-static void *must(void *p, GError **err)
-{
-    if (!p)
-        fail_msg("build failed: %s", *err ? (*err)->message : "?");
-    return p;
-}
-#define MUST(expr) must((expr), &err)
-#define OK(expr)   must(GINT_TO_POINTER((expr) ? 1 : 0), &err)
-
 /* vnet 10.0.0.0/16: snet-backend 10.0.1.0/24 (be1 .4, be2 .5), snet-lb 10.0.2.0/24,
  * snet-client 10.0.3.0/24 (client .4); an internet client. The backends listen on 5001
  * (azureml-fe's model port, azure-facts.md §5) unless a test says otherwise. */

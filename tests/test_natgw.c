@@ -41,15 +41,6 @@ typedef struct {
     char *pcap_dir;
 } Fx;
 
-static void *must(void *p, GError **err)
-{
-    if (!p)
-        fail_msg("build failed: %s", *err ? (*err)->message : "?");
-    return p;
-}
-#define MUST(expr) must((expr), &err)
-#define OK(expr)   must(GINT_TO_POINTER((expr) ? 1 : 0), &err)
-
 /* vnet 10.0.0.0/16: snet-app 10.0.1.0/24 (vm .4, with an instance public IP, listening on
  * 22), snet-nva 10.0.2.0/24; NAT gateway natgw (20.120.0.1) on snet-app; a web server. */
 static Fx *fx_new(void)

@@ -60,3 +60,10 @@ void tn_remove_tree(const char *dir)
         g_dir_close(d);
     g_rmdir(dir);
 }
+
+void *tn_must(void *p, GError **err)
+{
+    if (!p)
+        fail_msg("build failed: %s", *err ? (*err)->message : "?");
+    return p;
+}
