@@ -439,7 +439,7 @@ static void to_internet(ModelNet *net, ModelPacket *pkt, ModelNic *nic, const ch
         const char *how = "instance public IP";
         model__natgw_snat(nic, pkt, &pub, &how); /* natgw.c: the subnet's NAT gateway first */
         if (!pub)                                /* lb.c: then a load balancer's outbound rule */
-            model__lb_outbound_snat(net, nic, &pub, &how);
+            model__lb_outbound_snat(nic, &pub, &how);
         if (!pub && (nic->no_default_outbound || nic->subnet->no_default_outbound)) {
             /* No address to leave from: a private subnet has no default outbound access
              * (default-outbound-access.md, "private subnet"), nor has a node of a Batch

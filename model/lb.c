@@ -255,6 +255,8 @@ gboolean model_lb_add_backend(ModelLb *lb, ModelNic *nic, GError **error)
     }
     lb->vnet = nic->subnet->vnet;
     g_ptr_array_add(lb->backends, nic);
+    if (lb->outbound && !nic->outbound_lb)
+        nic->outbound_lb = lb;
     return TRUE;
 }
 
@@ -360,23 +362,23 @@ gboolean model_lb_add_inbound_nat_rule(ModelLb *lb, const char *name, uint8_t pr
 void model_lb_set_outbound_rule(ModelLb *lb, bool on)
 {
     lb->outbound = on && !lb->internal;
+    /* Kept on the backends: the egress path asks per packet. */
+    for (guint i = 0; i < lb->backends->len; i++) {
+        ModelNic *nic = g_ptr_array_index(lb->backends, i);
+        if (lb->outbound && !nic->outbound_lb)
+            nic->outbound_lb = lb;
+        else if (!lb->outbound && nic->outbound_lb == lb)
+            nic->outbound_lb = NULL;
+    }
 }
 
-bool model__lb_outbound_snat(const ModelNet *net, const ModelNic *nic, uint32_t *ip,
-                             const char **how)
+bool model__lb_outbound_snat(const ModelNic *nic, uint32_t *ip, const char **how)
 {
-    if (!net->middleboxes)
+    if (!nic->outbound_lb)
         return false;
-    GPtrArray *lbs = net->middleboxes->load_balancers;
-    for (guint i = 0; i < lbs->len; i++) {
-        const ModelLb *lb = g_ptr_array_index(lbs, i);
-        if (lb->outbound && g_ptr_array_find(lb->backends, nic, NULL)) {
-            *ip = lb->frontend_ip;
-            *how = lb->outbound_label;
-            return true;
-        }
-    }
-    return false;
+    *ip = nic->outbound_lb->frontend_ip;
+    *how = nic->outbound_lb->outbound_label;
+    return true;
 }
 
 uint32_t model__lb_public_frontend_of(const ModelNet *net, const ModelNic *nic)

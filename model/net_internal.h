@@ -62,6 +62,7 @@ struct ModelNic {
     uint32_t public_ip;           /* 0: none (egress uses default outbound access) */
     uint32_t default_outbound_ip; /* assigned at first internet egress without public_ip */
     bool no_default_outbound;     /* a Batch node of a no-public-IP pool */
+    ModelLb *outbound_lb;         /* lb.c: the load balancer whose outbound rule it leaves by */
     uint8_t mac[6];
     ModelNsg *nsg;
     ModelNsgTable *nsg_in, *nsg_out;
@@ -599,8 +600,7 @@ int model__batch_node_management(ModelNet *net, const char *flow, ModelHost *nod
 bool model__azfw_never_snats(const ModelAzfw *fw);
 /* lb.c: the frontend an outbound rule SNATs `nic` to (and the step's label); the public
  * frontend through which `nic` is reached from the internet, 0 for none (lint). */
-bool model__lb_outbound_snat(const ModelNet *net, const ModelNic *nic, uint32_t *ip,
-                             const char **how);
+bool model__lb_outbound_snat(const ModelNic *nic, uint32_t *ip, const char **how);
 uint32_t model__lb_public_frontend_of(const ModelNet *net, const ModelNic *nic);
 ModelNic *model__lb_arrive(ModelNet *net, ModelNic *nic, ModelPacket *pkt);
 /* forward.c to_internet: true when the packet is the reply of a flow that came in through
